@@ -1,0 +1,1 @@
+namespace ExtAuthz.Benchmarks; internal static class P { static void Main() { } }

@@ -1,0 +1,47 @@
+using ExtAuthz.Commands;
+
+namespace ExtAuthz;
+
+/// <summary>The command line: one executable, one verb per job.</summary>
+internal static class Cli
+{
+    public const int ExitOk = 0;
+    public const int ExitUsage = 64;
+    public const int ExitBadInput = 2;
+
+    public const string Usage = """
+        extauthz: AWS IoT and IAM authorization for Envoy.
+
+        Usage:
+          extauthz eval FILE|-        evaluate requests against policies offline (JSON in, JSON out)
+          extauthz help [COMMAND]     show this help, or a command's help
+          extauthz --version          print the version
+
+        Run 'extauthz help eval' for the eval input and output formats.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0)
+        {
+            await stderr.WriteLineAsync(Usage).ConfigureAwait(false);
+            return ExitUsage;
+        }
+
+        switch (args[0])
+        {
+            case "eval":
+                return await EvalCommand.RunAsync(args[1..], stdin, stdout, stderr).ConfigureAwait(false);
+            case "help" or "--help" or "-h":
+                var topic = args.Length > 1 ? args[1] : null;
+                await stdout.WriteLineAsync(topic == "eval" ? EvalCommand.Help : Usage).ConfigureAwait(false);
+                return topic is null or "eval" ? ExitOk : ExitUsage;
+            case "--version":
+                await stdout.WriteLineAsync(typeof(Cli).Assembly.GetName().Version?.ToString() ?? "0.0.0").ConfigureAwait(false);
+                return ExitOk;
+            default:
+                await stderr.WriteLineAsync($"extauthz: unknown command '{args[0]}'\n\n{Usage}").ConfigureAwait(false);
+                return ExitUsage;
+        }
+    }
+}
