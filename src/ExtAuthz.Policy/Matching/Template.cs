@@ -270,7 +270,7 @@ internal sealed class Template
 
         if (key.Length == 0)
         {
-            throw new TemplateSyntaxException($"empty policy variable name: ${}");
+            throw new TemplateSyntaxException($"empty policy variable name: ${{}}");
         }
 
         part = fallback is null && key is "*" or "?" or "$"
