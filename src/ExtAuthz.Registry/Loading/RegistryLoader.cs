@@ -1,0 +1,774 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using ExtAuthz.Policy;
+using ExtAuthz.Registry.Loading;
+using YamlDotNet.RepresentationModel;
+
+namespace ExtAuthz.Registry;
+
+/// <summary>
+/// Builds a <see cref="RegistrySnapshot"/> from configuration directories (mounted ConfigMaps and
+/// Secrets). All or nothing: every file is parsed, every reference resolved, every PEM and policy
+/// compiled; any problem throws a <see cref="ConfigException"/> listing all of them with file, line and
+/// reason, and no snapshot is produced. docs/configuration.md describes the format.
+/// </summary>
+public static partial class RegistryLoader
+{
+    public static RegistrySnapshot Load(IReadOnlyList<string> directories, long generation = 1, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        var errors = new List<ConfigError>();
+        var (files, fingerprint) = ConfigFiles.Read(directories, errors);
+        var snapshot = new Session(files, errors).Build(generation, (time ?? TimeProvider.System).GetUtcNow(), fingerprint);
+        return errors.Count > 0 ? throw new ConfigException(errors) : snapshot!;
+    }
+
+    /// <summary>The lowercase hex SHA-256 of a certificate's DER encoding: AWS IoT's certificate ID.</summary>
+    public static string CertificateId(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+    }
+
+    [GeneratedRegex(@"^[\w+=,.@-]{1,128}$")]
+    private static partial Regex PolicyName();
+
+    [GeneratedRegex(@"^[a-zA-Z0-9:_-]{1,128}$")]
+    private static partial Regex ThingName();
+
+    [GeneratedRegex(@"^[0-9]{12}$")]
+    private static partial Regex AccountId();
+
+    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
+    private static partial Regex Region();
+
+    [GeneratedRegex(@"^[0-9a-f]{64}$")]
+    private static partial Regex CertificateIdPattern();
+
+    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9a-fA-F-]{1,128}$")]
+    private static partial Regex CognitoId();
+
+    private static readonly string[] AttachmentTargets = ["certificate", "thingGroup", "cognitoIdentity"];
+
+    private static readonly string[] TopLevelKeys = ["account", "region", "policies", "certificates", "caCertificates", "things", "thingGroups", "policyAttachments", "iam", "cognito"];
+
+    private sealed class Session(IReadOnlyList<ConfigFile> files, List<ConfigError> errors)
+    {
+        private readonly HashSet<ConfigFile> referenced = [];
+        private readonly List<(YamlNodes Doc, YamlMappingNode Root)> documents = [];
+        private string? account;
+        private string? region;
+
+        public RegistrySnapshot? Build(long generation, DateTimeOffset now, string fingerprint)
+        {
+            foreach (var file in files.Where(IsRegistryDocument))
+            {
+                if (YamlNodes.ParseDocument(file, errors) is { } root)
+                {
+                    var doc = new YamlNodes(file.Path, errors);
+                    Try(() =>
+                    {
+                        var mapping = doc.Mapping(root, "a registry document", TopLevelKeys);
+                        documents.Add((doc, mapping));
+                        Scalar(doc, mapping, "account", ref account);
+                        Scalar(doc, mapping, "region", ref region);
+                    });
+                }
+            }
+
+            if (account is null || region is null)
+            {
+                errors.Add(new ConfigError(files.Count > 0 ? files[0].Path : "configuration", 0, 0,
+                    "no registry document sets 'account' and 'region' (e.g. account: \"123456789012\", region: us-east-1 in a .yaml file)"));
+                return null;
+            }
+
+            var policies = LoadPolicies();
+            var certificates = LoadCertificates(policies, ca: false).Cast<CertificateRecord>().ToList();
+            var caCertificates = LoadCertificates(policies, ca: true).Cast<CaCertificateRecord>().ToList();
+            var groups = LoadThingGroups(policies);
+            var (things, thingsByPrincipal) = LoadThings(groups, certificates, caCertificates);
+            var cognitoPolicies = LoadAttachments(policies, groups, certificates, caCertificates);
+            var (iamPolicies, principals, keys) = LoadIam();
+            var pools = LoadCognitoPools(principals);
+
+            // Plain *.json files nobody referenced are AWS policy documents named after the file.
+            return new RegistrySnapshot(generation, now, fingerprint, account, region, policies.Values, certificates, caCertificates,
+                things, groups.Values, thingsByPrincipal, cognitoPolicies, iamPolicies, principals, keys, pools,
+                files.Select(f => f.Path).ToArray());
+        }
+
+        private static bool IsRegistryDocument(ConfigFile file) =>
+            file.Extension is ".yaml" or ".yml" || file.Name.EndsWith(".registry.json", StringComparison.OrdinalIgnoreCase);
+
+        private void Scalar(YamlNodes doc, YamlMappingNode root, string key, ref string? target)
+        {
+            if (doc.OptionalString(root, key) is not { } value)
+            {
+                return;
+            }
+
+            var node = doc.Node(root, key)!;
+            var valid = key == "account" ? AccountId().IsMatch(value) : Region().IsMatch(value);
+            if (!valid)
+            {
+                doc.Report(node, key == "account" ? $"account must be a 12-digit AWS account ID (quote it in YAML), not '{value}'" : $"region must look like us-east-1, not '{value}'");
+            }
+            else if (target is not null && target != value)
+            {
+                doc.Report(node, $"{key} '{value}' disagrees with '{target}' set in another document");
+            }
+            else
+            {
+                target = value;
+            }
+        }
+
+        private IEnumerable<(YamlNodes Doc, YamlNode Item)> Items(string key, string what)
+        {
+            foreach (var (doc, root) in documents)
+            {
+                IEnumerable<YamlNode> items = [];
+                Try(() => items = doc.Sequence(root, key, what).ToArray());
+                foreach (var item in items)
+                {
+                    yield return (doc, item);
+                }
+            }
+        }
+
+        private void Try(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (ItemRejectedException)
+            {
+                // Recorded already; go on to find the other problems.
+            }
+        }
+
+        private ConfigFile? FileReference(YamlNodes doc, YamlMappingNode item, string key)
+        {
+            if (doc.OptionalString(item, key) is not { } name)
+            {
+                return null;
+            }
+
+            var matches = files.Where(f => f.Name == name || f.Path == name).ToArray();
+            var node = doc.Node(item, key)!;
+            if (matches.Length == 0)
+            {
+                throw doc.Reject(node, $"'{key}: {name}' names no file in the configuration directories");
+            }
+
+            if (matches.Length > 1)
+            {
+                throw doc.Reject(node, $"'{key}: {name}' is ambiguous: {string.Join(", ", matches.Select(m => m.Path))}");
+            }
+
+            referenced.Add(matches[0]);
+            return matches[0];
+        }
+
+        /// <summary>A policy document from 'file' or inline 'document' (JSON text, or YAML that is converted to JSON).</summary>
+        private PolicyDocument? PolicyDocumentOf(YamlNodes doc, YamlMappingNode item, string name, string what)
+        {
+            var file = FileReference(doc, item, "file");
+            var inline = doc.Node(item, "document");
+            if (file is not null == inline is not null)
+            {
+                throw doc.Reject(item, $"{what} needs exactly one of 'file' or 'document'");
+            }
+
+            var (text, source) = file is not null ? (file.Text, file.Path) : (InlineJson(doc, inline!), $"{doc.File}:{inline!.Start.Line}");
+            try
+            {
+                return PolicyParser.Parse(name, text);
+            }
+            catch (PolicyParseException ex)
+            {
+                var (line, column) = file is not null ? (ex.Line, ex.Column) : ((int)inline!.Start.Line, (int)inline.Start.Column);
+                errors.Add(new ConfigError(file?.Path ?? doc.File, line, column, file is not null ? ex.Message : $"{ex.Message} (in the inline document at {source})"));
+                return null;
+            }
+        }
+
+        private static string InlineJson(YamlNodes doc, YamlNode node) => node switch
+        {
+            YamlScalarNode { Value: { } text } => text,
+            _ => throw doc.Reject(node, "an inline 'document' must be the policy's JSON text (use a block scalar: document: |)"),
+        };
+
+        private Dictionary<string, IotPolicy> LoadPolicies()
+        {
+            var policies = new Dictionary<string, IotPolicy>(StringComparer.Ordinal);
+            foreach (var (doc, node) in Items("policies", "policies"))
+            {
+                Try(() =>
+                {
+                    var item = doc.Mapping(node, "a policy", "name", "file", "document", "versions", "defaultVersion");
+                    var name = doc.RequiredString(item, "name", "a policy");
+                    if (!PolicyName().IsMatch(name))
+                    {
+                        throw doc.Reject(item, $"policy name '{name}' must be 1-128 characters of letters, digits and _+=,.@-");
+                    }
+
+                    if (policies.ContainsKey(name))
+                    {
+                        throw doc.Reject(item, $"policy '{name}' is declared twice");
+                    }
+
+                    var versions = new List<IotPolicyVersion>();
+                    var versionNodes = doc.Sequence(item, "versions", "versions").ToArray();
+                    if (versionNodes.Length > 0)
+                    {
+                        if (doc.Node(item, "file") is not null || doc.Node(item, "document") is not null)
+                        {
+                            throw doc.Reject(item, $"policy '{name}' has 'versions'; put 'file'/'document' inside each version");
+                        }
+
+                        foreach (var versionNode in versionNodes)
+                        {
+                            var version = doc.Mapping(versionNode, "a policy version", "id", "file", "document");
+                            var id = doc.RequiredString(version, "id", "a policy version");
+                            if (versions.Exists(v => v.VersionId == id))
+                            {
+                                throw doc.Reject(version, $"policy '{name}' has version '{id}' twice");
+                            }
+
+                            if (PolicyDocumentOf(doc, version, name, $"version '{id}' of policy '{name}'") is { } document)
+                            {
+                                versions.Add(new IotPolicyVersion(id, document, doc.Source(version)));
+                            }
+                        }
+                    }
+                    else if (PolicyDocumentOf(doc, item, name, $"policy '{name}'") is { } document)
+                    {
+                        versions.Add(new IotPolicyVersion("1", document, doc.Source(item)));
+                    }
+
+                    if (versions.Count == 0)
+                    {
+                        return;
+                    }
+
+                    var defaultVersion = doc.OptionalString(item, "defaultVersion") ?? versions[^1].VersionId;
+                    if (!versions.Exists(v => v.VersionId == defaultVersion))
+                    {
+                        throw doc.Reject(doc.Node(item, "defaultVersion")!, $"policy '{name}' has no version '{defaultVersion}' to be the default");
+                    }
+
+                    policies[name] = new IotPolicy(name, Arn($"policy/{name}"), versions, defaultVersion);
+                });
+            }
+
+            foreach (var file in files.Where(f => f.Extension == ".json" && !IsRegistryDocument(f) && !referenced.Contains(f)))
+            {
+                var name = Path.GetFileNameWithoutExtension(file.Name);
+                if (policies.ContainsKey(name))
+                {
+                    errors.Add(new ConfigError(file.Path, 0, 0, $"policy '{name}' is also declared in a registry document; reference this file there ('file: {file.Name}') or rename one"));
+                    continue;
+                }
+
+                if (!PolicyName().IsMatch(name))
+                {
+                    errors.Add(new ConfigError(file.Path, 0, 0, $"the file name makes the policy name '{name}', which is not a valid AWS IoT policy name"));
+                    continue;
+                }
+
+                try
+                {
+                    policies[name] = new IotPolicy(name, Arn($"policy/{name}"), [new IotPolicyVersion("1", PolicyParser.Parse(name, file.Text), new ConfigSource(file.Path, 0, 0))], "1");
+                }
+                catch (PolicyParseException ex)
+                {
+                    errors.Add(new ConfigError(file.Path, ex.Line, ex.Column, ex.Message));
+                }
+            }
+
+            return policies;
+        }
+
+        private IReadOnlyList<string> PolicyNames(YamlNodes doc, YamlMappingNode item, IReadOnlyDictionary<string, IotPolicy> policies)
+        {
+            var names = doc.StringList(item, "policies");
+            foreach (var name in names)
+            {
+                if (!policies.ContainsKey(name))
+                {
+                    doc.Report(doc.Node(item, "policies")!, $"policy '{name}' is not defined");
+                }
+            }
+
+            return names;
+        }
+
+        private List<object> LoadCertificates(IReadOnlyDictionary<string, IotPolicy> policies, bool ca)
+        {
+            var key = ca ? "caCertificates" : "certificates";
+            var what = ca ? "a CA certificate" : "a certificate";
+            var records = new List<object>();
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (doc, node) in Items(key, key))
+            {
+                Try(() =>
+                {
+                    var item = ca
+                        ? doc.Mapping(node, what, "name", "pemFile", "pem", "status", "autoRegistration", "autoRegisteredStatus", "policies")
+                        : doc.Mapping(node, what, "name", "pemFile", "pem", "status", "policies");
+                    var statusText = doc.OptionalString(item, "status") ?? "ACTIVE";
+                    if (!CertificateStatusNames.TryParse(statusText, out var status))
+                    {
+                        throw doc.Reject(doc.Node(item, "status")!, $"status must be one of {string.Join(", ", CertificateStatusNames.All)}, not '{statusText}'");
+                    }
+
+                    var autoStatus = CertificateStatus.PendingActivation;
+                    if (ca && doc.OptionalString(item, "autoRegisteredStatus") is { } autoText && !CertificateStatusNames.TryParse(autoText, out autoStatus))
+                    {
+                        throw doc.Reject(doc.Node(item, "autoRegisteredStatus")!, $"autoRegisteredStatus must be one of {string.Join(", ", CertificateStatusNames.All)}, not '{autoText}'");
+                    }
+
+                    var attached = PolicyNames(doc, item, policies);
+                    var file = FileReference(doc, item, "pemFile");
+                    var inline = doc.Node(item, "pem");
+                    if (file is not null == inline is not null)
+                    {
+                        throw doc.Reject(item, $"{what} needs exactly one of 'pemFile' or 'pem'");
+                    }
+
+                    var (pem, pemSource, firstLine) = file is not null ? (file.Text, file.Path, 1) : (InlineJson(doc, inline!), doc.File, (int)inline!.Start.Line);
+                    var certificates = Pem.ReadCertificates(pem, pemSource, firstLine, errors);
+                    var label = doc.OptionalString(item, "name");
+                    if (label is not null && certificates.Count > 1)
+                    {
+                        throw doc.Reject(item, $"'name: {label}' labels one certificate, but the PEM holds {certificates.Count}");
+                    }
+
+                    foreach (var certificate in certificates)
+                    {
+                        var id = CertificateId(certificate);
+                        if (!ids.Add(id))
+                        {
+                            doc.Report(item, $"certificate {id} is listed twice");
+                            continue;
+                        }
+
+                        var name = label ?? (file is not null ? file.Name : null);
+                        records.Add(ca
+                            ? new CaCertificateRecord(id, Arn($"cacert/{id}"), status, certificate, doc.OptionalBool(item, "autoRegistration", false), autoStatus, attached, name, doc.Source(item))
+                            : new CertificateRecord(id, Arn($"cert/{id}"), status, certificate, attached, name, doc.Source(item)));
+                    }
+                });
+            }
+
+            return records;
+        }
+
+        private Dictionary<string, ThingGroupRecord> LoadThingGroups(IReadOnlyDictionary<string, IotPolicy> policies)
+        {
+            var groups = new Dictionary<string, ThingGroupRecord>(StringComparer.Ordinal);
+            var parents = new List<(YamlNodes Doc, YamlNode Node, string Name, string Parent)>();
+            foreach (var (doc, node) in Items("thingGroups", "thingGroups"))
+            {
+                Try(() =>
+                {
+                    var item = doc.Mapping(node, "a thing group", "name", "parent", "policies");
+                    var name = doc.RequiredString(item, "name", "a thing group");
+                    if (!ThingName().IsMatch(name))
+                    {
+                        throw doc.Reject(item, $"thing group name '{name}' must be 1-128 characters of letters, digits, ':', '_' and '-'");
+                    }
+
+                    if (groups.ContainsKey(name))
+                    {
+                        throw doc.Reject(item, $"thing group '{name}' is declared twice");
+                    }
+
+                    var parent = doc.OptionalString(item, "parent");
+                    if (parent is not null)
+                    {
+                        parents.Add((doc, doc.Node(item, "parent")!, name, parent));
+                    }
+
+                    groups[name] = new ThingGroupRecord(name, Arn($"thinggroup/{name}"), parent, PolicyNames(doc, item, policies), doc.Source(item));
+                });
+            }
+
+            foreach (var (doc, node, name, parent) in parents)
+            {
+                if (!groups.ContainsKey(parent))
+                {
+                    doc.Report(node, $"thing group '{name}' names parent '{parent}', which is not defined");
+                    continue;
+                }
+
+                var seen = new HashSet<string>(StringComparer.Ordinal) { name };
+                for (var current = parent; current is not null && groups.TryGetValue(current, out var group); current = group.Parent)
+                {
+                    if (!seen.Add(current))
+                    {
+                        doc.Report(node, $"thing group '{name}' is its own ancestor (parent cycle through '{current}')");
+                        break;
+                    }
+                }
+            }
+
+            return groups;
+        }
+
+        private (List<ThingRecord> Things, Dictionary<string, IReadOnlyList<ThingAttachment>> ByPrincipal) LoadThings(
+            Dictionary<string, ThingGroupRecord> groups, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+        {
+            var things = new List<ThingRecord>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            var byPrincipal = new Dictionary<string, List<ThingAttachment>>(StringComparer.Ordinal);
+            foreach (var (doc, node) in Items("things", "things"))
+            {
+                Try(() =>
+                {
+                    var item = doc.Mapping(node, "a thing", "name", "type", "attributes", "groups", "principals");
+                    var name = doc.RequiredString(item, "name", "a thing");
+                    if (!ThingName().IsMatch(name))
+                    {
+                        throw doc.Reject(item, $"thing name '{name}' must be 1-128 characters of letters, digits, ':', '_' and '-'");
+                    }
+
+                    if (!names.Add(name))
+                    {
+                        throw doc.Reject(item, $"thing '{name}' is declared twice");
+                    }
+
+                    var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+                    if (doc.Node(item, "attributes") is { } attributeNode)
+                    {
+                        var mapping = attributeNode as YamlMappingNode ?? throw doc.Reject(attributeNode, "attributes must be a mapping of name: value");
+                        foreach (var (k, v) in mapping.Children)
+                        {
+                            if (k is not YamlScalarNode { Value: { Length: > 0 } attributeName } || v is not YamlScalarNode { Value: { } attributeValue })
+                            {
+                                throw doc.Reject(k, "each attribute must be name: value (a single value)");
+                            }
+
+                            attributes[attributeName] = attributeValue;
+                        }
+
+                        if (attributes.Count > 50)
+                        {
+                            throw doc.Reject(attributeNode, $"thing '{name}' has {attributes.Count} attributes; AWS IoT allows 50");
+                        }
+                    }
+
+                    var thingGroups = doc.StringList(item, "groups");
+                    foreach (var group in thingGroups.Where(g => !groups.ContainsKey(g)))
+                    {
+                        doc.Report(doc.Node(item, "groups")!, $"thing group '{group}' is not defined");
+                    }
+
+                    var thing = new ThingRecord(name, Arn($"thing/{name}"), doc.OptionalString(item, "type"), attributes, thingGroups, doc.Source(item));
+                    things.Add(thing);
+                    foreach (var principalNode in doc.Sequence(item, "principals", "principals"))
+                    {
+                        Try(() =>
+                        {
+                            var principal = doc.Mapping(principalNode, "a thing principal", "certificate", "cognitoIdentity", "exclusive");
+                            var exclusive = doc.OptionalBool(principal, "exclusive", false);
+                            var key = doc.OptionalString(principal, "certificate") is { } reference
+                                ? CertificateReference(doc, doc.Node(principal, "certificate")!, reference, certificates, caCertificates)
+                                : CognitoIdentity(doc, principal);
+                            var list = byPrincipal.TryGetValue(key, out var existing) ? existing : byPrincipal[key] = [];
+                            if (exclusive && list.Count > 0 || list.Exists(a => a.Exclusive))
+                            {
+                                throw doc.Reject(principalNode, $"principal {key} is attached exclusively to one thing and cannot be attached to another");
+                            }
+
+                            list.Add(new ThingAttachment(thing, exclusive));
+                        });
+                    }
+                });
+            }
+
+            return (things, byPrincipal.ToDictionary(p => p.Key, p => (IReadOnlyList<ThingAttachment>)p.Value, StringComparer.Ordinal));
+        }
+
+        private string CognitoIdentity(YamlNodes doc, YamlMappingNode item)
+        {
+            var id = doc.RequiredString(item, "cognitoIdentity", "this entry (certificate or cognitoIdentity)");
+            return CognitoId().IsMatch(id) ? id : throw doc.Reject(doc.Node(item, "cognitoIdentity")!, $"'{id}' is not a Cognito identity ID (region:uuid)");
+        }
+
+        /// <summary>A certificate named by ID, by its 'name' label or by its PEM file name.</summary>
+        private string CertificateReference(YamlNodes doc, YamlNode node, string reference, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+        {
+            var id = reference.StartsWith("arn:", StringComparison.Ordinal) && reference.Contains(":cert/", StringComparison.Ordinal)
+                ? reference[(reference.LastIndexOf('/') + 1)..]
+                : reference;
+            if (CertificateIdPattern().IsMatch(id))
+            {
+                if (certificates.Exists(c => c.Id == id) || caCertificates.Exists(c => c.AutoRegistration))
+                {
+                    return id;
+                }
+
+                throw doc.Reject(node, $"certificate {id} is not listed (and no CA certificate auto-registers certificates)");
+            }
+
+            var named = certificates.Where(c => c.Name == reference).ToArray();
+            return named.Length switch
+            {
+                1 => named[0].Id,
+                0 => throw doc.Reject(node, $"no certificate has the ID, name or PEM file '{reference}'"),
+                _ => throw doc.Reject(node, $"'{reference}' names {named.Length} certificates; use a certificate ID"),
+            };
+        }
+
+        private Dictionary<string, IReadOnlyList<string>> LoadAttachments(
+            Dictionary<string, IotPolicy> policies, Dictionary<string, ThingGroupRecord> groups, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+        {
+            var cognito = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var (doc, node) in Items("policyAttachments", "policyAttachments"))
+            {
+                Try(() =>
+                {
+                    var item = doc.Mapping(node, "a policy attachment", "policy", "certificate", "thingGroup", "cognitoIdentity");
+                    var policy = doc.RequiredString(item, "policy", "a policy attachment");
+                    if (!policies.ContainsKey(policy))
+                    {
+                        throw doc.Reject(doc.Node(item, "policy")!, $"policy '{policy}' is not defined");
+                    }
+
+                    var targets = AttachmentTargets.Where(k => doc.Node(item, k) is not null).ToArray();
+                    if (targets.Length != 1)
+                    {
+                        throw doc.Reject(item, "a policy attachment names exactly one target: certificate, thingGroup or cognitoIdentity");
+                    }
+
+                    switch (targets[0])
+                    {
+                        case "certificate":
+                            var id = CertificateReference(doc, doc.Node(item, "certificate")!, doc.OptionalString(item, "certificate")!, certificates, caCertificates);
+                            var index = certificates.FindIndex(c => c.Id == id);
+                            if (index < 0)
+                            {
+                                throw doc.Reject(item, $"policies can be attached only to listed certificates; list {id} under certificates");
+                            }
+
+                            certificates[index] = certificates[index] with { Policies = [.. certificates[index].Policies, policy] };
+                            break;
+                        case "thingGroup":
+                            var groupName = doc.OptionalString(item, "thingGroup")!;
+                            if (!groups.TryGetValue(groupName, out var group))
+                            {
+                                throw doc.Reject(doc.Node(item, "thingGroup")!, $"thing group '{groupName}' is not defined");
+                            }
+
+                            groups[groupName] = group with { Policies = [.. group.Policies, policy] };
+                            break;
+                        default:
+                            var identity = CognitoIdentity(doc, item);
+                            (cognito.TryGetValue(identity, out var list) ? list : cognito[identity] = []).Add(policy);
+                            break;
+                    }
+                });
+            }
+
+            return cognito.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value.Distinct(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+        }
+
+        private (List<IamManagedPolicy> Policies, List<IamPrincipal> Principals, List<AccessKeyRecord> Keys) LoadIam()
+        {
+            var managed = new Dictionary<string, IamManagedPolicy>(StringComparer.Ordinal);
+            var principals = new List<IamPrincipal>();
+            var keys = new List<AccessKeyRecord>();
+            var iamNodes = documents.Select(d => (d.Doc, Node: d.Doc.Node(d.Root, "iam"))).Where(d => d.Node is not null).ToArray();
+            var sections = new List<(YamlNodes Doc, YamlMappingNode Iam)>();
+            foreach (var (doc, node) in iamNodes)
+            {
+                Try(() => sections.Add((doc, doc.Mapping(node!, "iam", "policies", "users", "groups", "roles"))));
+            }
+
+            IEnumerable<(YamlNodes Doc, YamlNode Item)> Section(string key) =>
+                sections.SelectMany(s =>
+                {
+                    IEnumerable<YamlNode> items = [];
+                    Try(() => items = s.Doc.Sequence(s.Iam, key, $"iam.{key}").ToArray());
+                    return items.Select(i => (s.Doc, i));
+                });
+
+            foreach (var (doc, node) in Section("policies"))
+            {
+                Try(() =>
+                {
+                    var item = doc.Mapping(node, "an IAM policy", "name", "file", "document");
+                    var name = doc.RequiredString(item, "name", "an IAM policy");
+                    if (managed.ContainsKey(name))
+                    {
+                        throw doc.Reject(item, $"IAM policy '{name}' is declared twice");
+                    }
+
+                    if (PolicyDocumentOf(doc, item, name, $"IAM policy '{name}'") is { } document)
+                    {
+                        managed[name] = new IamManagedPolicy(name, $"arn:aws:iam::{account}:policy/{name}", document);
+                    }
+                });
+            }
+
+            var groupPolicies = new Dictionary<string, IReadOnlyList<PolicyDocument>>(StringComparer.Ordinal);
+            foreach (var (kind, section) in new[] { (IamPrincipalKind.Group, "groups"), (IamPrincipalKind.User, "users"), (IamPrincipalKind.Role, "roles") })
+            {
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (doc, node) in Section(section))
+                {
+                    Try(() =>
+                    {
+                        var what = $"an IAM {kind.ToString().ToLowerInvariant()}";
+                        var item = kind switch
+                        {
+                            IamPrincipalKind.User => doc.Mapping(node, what, "name", "groups", "policies", "inlinePolicies", "accessKeys"),
+                            IamPrincipalKind.Role => doc.Mapping(node, what, "name", "policies", "inlinePolicies", "accessKeys"),
+                            _ => doc.Mapping(node, what, "name", "policies", "inlinePolicies"),
+                        };
+                        var name = doc.RequiredString(item, "name", what);
+                        if (!names.Add(name))
+                        {
+                            throw doc.Reject(item, $"IAM {kind.ToString().ToLowerInvariant()} '{name}' is declared twice");
+                        }
+
+                        var documents = new List<PolicyDocument>();
+                        foreach (var policyName in doc.StringList(item, "policies"))
+                        {
+                            if (managed.TryGetValue(policyName, out var policy))
+                            {
+                                documents.Add(policy.Document);
+                            }
+                            else
+                            {
+                                doc.Report(doc.Node(item, "policies")!, $"IAM policy '{policyName}' is not defined under iam.policies");
+                            }
+                        }
+
+                        foreach (var inlineNode in doc.Sequence(item, "inlinePolicies", "inlinePolicies"))
+                        {
+                            Try(() =>
+                            {
+                                var inline = doc.Mapping(inlineNode, "an inline policy", "name", "file", "document");
+                                var inlineName = doc.RequiredString(inline, "name", "an inline policy");
+                                if (PolicyDocumentOf(doc, inline, $"{name}/{inlineName}", $"inline policy '{inlineName}'") is { } document)
+                                {
+                                    documents.Add(document);
+                                }
+                            });
+                        }
+
+                        var memberOf = kind == IamPrincipalKind.User ? doc.StringList(item, "groups") : [];
+                        foreach (var group in memberOf)
+                        {
+                            if (groupPolicies.TryGetValue(group, out var inherited))
+                            {
+                                documents.AddRange(inherited);
+                            }
+                            else
+                            {
+                                doc.Report(doc.Node(item, "groups")!, $"IAM group '{group}' is not defined");
+                            }
+                        }
+
+                        var arnKind = kind.ToString().ToLowerInvariant();
+                        var principal = new IamPrincipal(kind, name, $"arn:aws:iam::{account}:{arnKind}/{name}", documents, memberOf, doc.Source(item));
+                        principals.Add(principal);
+                        if (kind == IamPrincipalKind.Group)
+                        {
+                            groupPolicies[name] = documents;
+                        }
+
+                        foreach (var keyNode in doc.Sequence(item, "accessKeys", "accessKeys"))
+                        {
+                            Try(() =>
+                            {
+                                var key = doc.Mapping(keyNode, "an access key", "id", "secretFile");
+                                var id = doc.RequiredString(key, "id", "an access key");
+                                if (id.Length < 16 || !id.All(char.IsAsciiLetterUpper) && !id.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c)))
+                                {
+                                    throw doc.Reject(doc.Node(key, "id")!, $"access key ID '{id}' must be 16 or more upper-case letters and digits (like AKIA...)");
+                                }
+
+                                var secretFile = FileReference(doc, key, "secretFile") ?? throw doc.Reject(key, "an access key needs 'secretFile' naming a file from a mounted Secret (secrets never go in a ConfigMap)");
+                                var secret = secretFile.Text.Trim();
+                                if (secret.Length == 0)
+                                {
+                                    throw doc.Reject(keyNode, $"the secret file {secretFile.Path} is empty");
+                                }
+
+                                if (keys.Exists(k => k.Id == id))
+                                {
+                                    throw doc.Reject(keyNode, $"access key '{id}' is declared twice");
+                                }
+
+                                keys.Add(new AccessKeyRecord(id, secret, principal, doc.Source(key)));
+                            });
+                        }
+                    });
+                }
+            }
+
+            return ([.. managed.Values], principals, keys);
+        }
+
+        private List<CognitoIdentityPool> LoadCognitoPools(List<IamPrincipal> principals)
+        {
+            var pools = new List<CognitoIdentityPool>();
+            foreach (var (doc, root) in documents)
+            {
+                if (doc.Node(root, "cognito") is not { } cognitoNode)
+                {
+                    continue;
+                }
+
+                Try(() =>
+                {
+                    var cognito = doc.Mapping(cognitoNode, "cognito", "identityPools");
+                    foreach (var node in doc.Sequence(cognito, "identityPools", "cognito.identityPools"))
+                    {
+                        Try(() =>
+                        {
+                            var item = doc.Mapping(node, "an identity pool", "id", "authenticatedRole", "unauthenticatedRole", "issuer", "jwksFile", "jwksUrl");
+                            var id = doc.RequiredString(item, "id", "an identity pool");
+                            if (!CognitoId().IsMatch(id))
+                            {
+                                throw doc.Reject(doc.Node(item, "id")!, $"identity pool ID '{id}' must look like us-east-1:uuid");
+                            }
+
+                            if (pools.Exists(p => p.Id == id))
+                            {
+                                throw doc.Reject(item, $"identity pool '{id}' is declared twice");
+                            }
+
+                            string? Role(string key)
+                            {
+                                var role = doc.OptionalString(item, key);
+                                if (role is not null && !principals.Exists(p => p.Kind == IamPrincipalKind.Role && p.Name == role))
+                                {
+                                    doc.Report(doc.Node(item, key)!, $"IAM role '{role}' is not defined under iam.roles");
+                                }
+
+                                return role;
+                            }
+
+                            var jwks = FileReference(doc, item, "jwksFile");
+                            pools.Add(new CognitoIdentityPool(id, Role("authenticatedRole"), Role("unauthenticatedRole"),
+                                doc.OptionalString(item, "issuer") ?? "https://cognito-identity.amazonaws.com",
+                                jwks?.Text, doc.OptionalString(item, "jwksUrl"), doc.Source(item)));
+                        });
+                    }
+                });
+            }
+
+            return pools;
+        }
+
+        private string Arn(string resource) => $"arn:aws:iot:{region}:{account}:{resource}";
+    }
+}

@@ -1,0 +1,120 @@
+using System.Security.Cryptography.X509Certificates;
+using ExtAuthz.Policy;
+
+namespace ExtAuthz.Registry;
+
+/// <summary>AWS IoT's certificate states (UpdateCertificate's values).</summary>
+public enum CertificateStatus
+{
+    Active,
+    Inactive,
+    Revoked,
+    PendingTransfer,
+    PendingActivation,
+    RegisterInactive,
+}
+
+public static class CertificateStatusNames
+{
+    private static readonly Dictionary<string, CertificateStatus> ByName = new(StringComparer.Ordinal)
+    {
+        ["ACTIVE"] = CertificateStatus.Active,
+        ["INACTIVE"] = CertificateStatus.Inactive,
+        ["REVOKED"] = CertificateStatus.Revoked,
+        ["PENDING_TRANSFER"] = CertificateStatus.PendingTransfer,
+        ["PENDING_ACTIVATION"] = CertificateStatus.PendingActivation,
+        ["REGISTER_INACTIVE"] = CertificateStatus.RegisterInactive,
+    };
+
+    public static IEnumerable<string> All => ByName.Keys;
+
+    public static bool TryParse(string text, out CertificateStatus status) => ByName.TryGetValue(text, out status);
+
+    /// <summary>AWS's spelling, e.g. <c>PENDING_ACTIVATION</c>.</summary>
+    public static string ToAwsString(this CertificateStatus status) => ByName.First(p => p.Value == status).Key;
+}
+
+/// <summary>One version of a named AWS IoT policy.</summary>
+public sealed record IotPolicyVersion(string VersionId, PolicyDocument Document, ConfigSource Source);
+
+/// <summary>A named AWS IoT policy with its versions; <see cref="Document"/> is the default version, the one in effect.</summary>
+public sealed record IotPolicy(string Name, string Arn, IReadOnlyList<IotPolicyVersion> Versions, string DefaultVersionId)
+{
+    public PolicyDocument Document => Versions.First(v => v.VersionId == DefaultVersionId).Document;
+}
+
+/// <summary>A device certificate as AWS IoT registers it; the ID is the lowercase hex SHA-256 of the DER.</summary>
+public sealed record CertificateRecord(
+    string Id,
+    string Arn,
+    CertificateStatus Status,
+    X509Certificate2 Certificate,
+    IReadOnlyList<string> Policies,
+    string? Name,
+    ConfigSource Source);
+
+/// <summary>A CA certificate; with auto-registration, device certificates it signed are accepted without being listed.</summary>
+public sealed record CaCertificateRecord(
+    string Id,
+    string Arn,
+    CertificateStatus Status,
+    X509Certificate2 Certificate,
+    bool AutoRegistration,
+    CertificateStatus AutoRegisteredStatus,
+    IReadOnlyList<string> Policies,
+    string? Name,
+    ConfigSource Source);
+
+public sealed record ThingRecord(
+    string Name,
+    string Arn,
+    string? TypeName,
+    IReadOnlyDictionary<string, string> Attributes,
+    IReadOnlyList<string> Groups,
+    ConfigSource Source);
+
+public sealed record ThingGroupRecord(string Name, string Arn, string? Parent, IReadOnlyList<string> Policies, ConfigSource Source);
+
+/// <summary>AttachThingPrincipal: a certificate or Cognito identity attached to a thing, exclusively or not.</summary>
+public sealed record ThingAttachment(ThingRecord Thing, bool Exclusive);
+
+/// <summary>A customer-managed IAM policy.</summary>
+public sealed record IamManagedPolicy(string Name, string Arn, PolicyDocument Document);
+
+public enum IamPrincipalKind
+{
+    User,
+    Group,
+    Role,
+}
+
+/// <summary>An IAM user, group or role with every policy that applies to it resolved (inline, managed, and a user's groups').</summary>
+public sealed record IamPrincipal(
+    IamPrincipalKind Kind,
+    string Name,
+    string Arn,
+    IReadOnlyList<PolicyDocument> Policies,
+    IReadOnlyList<string> Groups,
+    ConfigSource Source);
+
+/// <summary>An IAM access key; the secret comes from a mounted Secret file, never from a ConfigMap.</summary>
+public sealed record AccessKeyRecord(string Id, string Secret, IamPrincipal Owner, ConfigSource Source)
+{
+    public override string ToString() => $"AccessKey {Id} ({Owner.Arn})";
+}
+
+/// <summary>A Cognito identity pool: its roles and how its tokens are verified.</summary>
+public sealed record CognitoIdentityPool(
+    string Id,
+    string? AuthenticatedRole,
+    string? UnauthenticatedRole,
+    string Issuer,
+    string? JwksJson,
+    string? JwksUrl,
+    ConfigSource Source);
+
+/// <summary>Where a configuration item came from, for error messages and lint findings.</summary>
+public sealed record ConfigSource(string File, int Line, int Column)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}:{Column}" : File;
+}
