@@ -9,13 +9,17 @@ internal sealed record ConfigFile(string Path, string Name, byte[] Content)
     public string Text => Encoding.UTF8.GetString(Content);
 
     public string Extension => System.IO.Path.GetExtension(Name).ToLowerInvariant();
+
+    /// <summary>The file name without its folder.</summary>
+    public string BaseName => System.IO.Path.GetFileName(Name);
 }
 
 /// <summary>
 /// Reads every visible file of the configuration directories. A Kubernetes ConfigMap or Secret volume
 /// holds each key as a symlink <c>key -> ..data/key</c>, with <c>..data</c> itself a symlink to a
 /// timestamped folder that the kubelet swaps atomically; entries starting with '.' are that machinery
-/// and are skipped, and the visible names are read through their links.
+/// and are skipped (at every level), and the visible names are read through their links. Plain
+/// subdirectories (a local checkout's <c>certs/</c>) are read too.
 /// </summary>
 internal static class ConfigFiles
 {
@@ -30,37 +34,48 @@ internal static class ConfigFiles
                 continue;
             }
 
-            IEnumerable<string> entries;
-            try
-            {
-                entries = Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal).ToArray();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                errors.Add(new ConfigError(directory, 0, 0, $"cannot list the directory: {ex.Message}"));
-                continue;
-            }
-
-            foreach (var path in entries)
-            {
-                var name = Path.GetFileName(path);
-                if (name.StartsWith('.') || Directory.Exists(path))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    files.Add(new ConfigFile(path, name, File.ReadAllBytes(path)));
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    errors.Add(new ConfigError(path, 0, 0, $"cannot read the file: {ex.Message}"));
-                }
-            }
+            Collect(directory, directory, files, errors);
         }
 
         return (files, Fingerprint(files));
+    }
+
+    /// <summary>Reads a directory tree; <see cref="ConfigFile.Name"/> is the path relative to the configuration directory.</summary>
+    private static void Collect(string root, string directory, List<ConfigFile> files, List<ConfigError> errors)
+    {
+        string[] entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal).ToArray();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(new ConfigError(directory, 0, 0, $"cannot list the directory: {ex.Message}"));
+            return;
+        }
+
+        foreach (var path in entries)
+        {
+            if (Path.GetFileName(path).StartsWith('.'))
+            {
+                continue;
+            }
+
+            if (Directory.Exists(path))
+            {
+                Collect(root, path, files, errors);
+                continue;
+            }
+
+            try
+            {
+                files.Add(new ConfigFile(path, Path.GetRelativePath(root, path).Replace('\\', '/'), File.ReadAllBytes(path)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(new ConfigError(path, 0, 0, $"cannot read the file: {ex.Message}"));
+            }
+        }
     }
 
     /// <summary>SHA-256 over every file's path and content, in order.</summary>

@@ -157,7 +157,13 @@ public static partial class RegistryLoader
                 return null;
             }
 
+            // A relative path names one file; a bare name may also match a file in a subdirectory.
             var matches = files.Where(f => f.Name == name || f.Path == name).ToArray();
+            if (matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal))
+            {
+                matches = files.Where(f => f.BaseName == name).ToArray();
+            }
+
             var node = doc.Node(item, key)!;
             if (matches.Length == 0)
             {
@@ -267,7 +273,7 @@ public static partial class RegistryLoader
 
             foreach (var file in files.Where(f => f.Extension == ".json" && !IsRegistryDocument(f) && !referenced.Contains(f)))
             {
-                var name = Path.GetFileNameWithoutExtension(file.Name);
+                var name = Path.GetFileNameWithoutExtension(file.BaseName);
                 if (policies.ContainsKey(name))
                 {
                     errors.Add(new ConfigError(file.Path, 0, 0, $"policy '{name}' is also declared in a registry document; reference this file there ('file: {file.Name}') or rename one"));
@@ -357,7 +363,7 @@ public static partial class RegistryLoader
                             continue;
                         }
 
-                        var name = label ?? (file is not null ? file.Name : null);
+                        var name = label ?? file?.BaseName;
                         records.Add(ca
                             ? new CaCertificateRecord(id, Arn($"cacert/{id}"), status, certificate, doc.OptionalBool(item, "autoRegistration", false), autoStatus, attached, name, doc.Source(item))
                             : new CertificateRecord(id, Arn($"cert/{id}"), status, certificate, attached, name, doc.Source(item)));
