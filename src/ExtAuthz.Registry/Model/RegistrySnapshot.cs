@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using ExtAuthz.Registry.Iot;
 
 namespace ExtAuthz.Registry;
 
@@ -91,6 +92,9 @@ public sealed class RegistrySnapshot
     public FrozenDictionary<string, AccessKeyRecord> AccessKeys { get; }
 
     public FrozenDictionary<string, CognitoIdentityPool> CognitoPools { get; }
+
+    /// <summary>Principals worked out against this snapshot; it lives and dies with the snapshot.</summary>
+    internal PrincipalCache Cache { get; } = new();
 
     /// <summary>Every file the snapshot was built from (paths as read).</summary>
     public IReadOnlyList<string> Files { get; }

@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using ExtAuthz.Policy;
+
+namespace ExtAuthz.Registry.Iot;
+
+/// <summary>
+/// What one snapshot knows about a certificate, worked out once: status, attached policies, thing
+/// attachments and certificate variables. Compiled policy sets are kept per resolved thing.
+/// </summary>
+internal sealed class CertificatePrincipal(
+    string id,
+    string arn,
+    CertificateStatus status,
+    string? failure,
+    IReadOnlyList<string> policyNames,
+    IReadOnlyList<ThingAttachment> things,
+    FrozenDictionary<string, ContextValue> variables)
+{
+    public string Id => id;
+
+    public string Arn => arn;
+
+    public CertificateStatus Status => status;
+
+    /// <summary>Why the certificate cannot authenticate, or null.</summary>
+    public string? Failure => failure;
+
+    public IReadOnlyList<string> PolicyNames => policyNames;
+
+    public IReadOnlyList<ThingAttachment> Things => things;
+
+    public FrozenDictionary<string, ContextValue> Variables => variables;
+
+    public ConcurrentDictionary<string, PolicySet> PolicySets { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Per-snapshot caches; a snapshot and its caches are dropped together.</summary>
+internal sealed class PrincipalCache
+{
+    public ConcurrentDictionary<string, CertificatePrincipal> Certificates { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentDictionary<string, FrozenDictionary<string, ContextValue>> ThingValues { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentDictionary<string, PolicySet> PolicySets { get; } = new(StringComparer.Ordinal);
+}
