@@ -47,6 +47,13 @@ internal sealed class Condition
             return ((NullValues)Values).Holds(found && value.Count > 0);
         }
 
+        // Fail closed before the missing-key rules: an unresolved variable in a negated operator's
+        // values keeps an Allow from applying and makes a Deny apply, whether or not the key is present.
+        if (Negated && HasVariables && Values.HasUnresolved(context))
+        {
+            return deny;
+        }
+
         if (!found || value.Count == 0)
         {
             if (IfExists && !found)
@@ -60,11 +67,6 @@ internal sealed class Condition
                 SetQualifier.ForAnyValue => false,
                 _ => Negated,
             };
-        }
-
-        if (Negated && HasVariables && Values.HasUnresolved(context))
-        {
-            return deny;
         }
 
         if (Qualifier == SetQualifier.ForAllValues)

@@ -203,7 +203,7 @@ internal sealed class IpValues(IpValues.Block[] blocks) : ConditionValues
         block = default;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var addressText = slash < 0 ? text.AsSpan() : text.AsSpan(0, slash);
-        if (!IPAddress.TryParse(addressText, out var address) || address.ScopeId != 0)
+        if (!IPAddress.TryParse(addressText, out var address) || address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
         {
             return false;
         }
@@ -213,6 +213,13 @@ internal sealed class IpValues(IpValues.Block[] blocks) : ConditionValues
         if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > bytes.Length * 8))
         {
             return false;
+        }
+
+        // Requests compare IPv4-mapped IPv6 addresses as IPv4, so a mapped block becomes the IPv4 block it covers.
+        if (address.IsIPv4MappedToIPv6 && prefix >= 96)
+        {
+            bytes = address.MapToIPv4().GetAddressBytes();
+            prefix -= 96;
         }
 
         block = new Block(Mask(bytes, prefix), prefix);

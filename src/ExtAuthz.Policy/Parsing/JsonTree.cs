@@ -66,7 +66,17 @@ internal sealed class JsonTree
 
     public static JsonTree Parse(string policyName, string text, int maxDepth)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
+        byte[] bytes;
+        try
+        {
+            bytes = StrictUtf8.GetBytes(text);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            var (line, column) = PositionIn(Encoding.UTF8.GetBytes(text[..ex.Index]), long.MaxValue);
+            throw new PolicyParseException(policyName, "", line, column, "unpaired UTF-16 surrogate (not a Unicode character)");
+        }
+
         var span = bytes.AsSpan();
         if (span.StartsWith("\uFEFF"u8))
         {
@@ -146,7 +156,8 @@ internal sealed class JsonTree
             return "trailing comma (JSON allows none)";
         }
 
-        if (message.Contains("comment", StringComparison.OrdinalIgnoreCase))
+        // Outside strings a '/' can only start a comment; the reader names just the character.
+        if (message.Contains("comment", StringComparison.OrdinalIgnoreCase) || message.StartsWith("'/'", StringComparison.Ordinal))
         {
             return "comments are not allowed in JSON";
         }
@@ -167,8 +178,23 @@ internal sealed class JsonTree
         return reason.Length == 0 ? "invalid JSON" : char.ToLowerInvariant(reason[0]) + reason[1..];
     }
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private sealed class Builder(string policyName, byte[] bytes)
     {
+        /// <summary>A string token's text; a \u escape naming half a surrogate pair is refused here.</summary>
+        private string ReadString(ref Utf8JsonReader reader, string path)
+        {
+            try
+            {
+                return reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw Error(path, reader.TokenStartIndex, "invalid \\u escape: an unpaired UTF-16 surrogate is not a Unicode character");
+            }
+        }
+
         public PolicyParseException Error(string path, long offset, string reason)
         {
             var (line, column) = PositionIn(bytes, offset);
@@ -187,7 +213,7 @@ internal sealed class JsonTree
                         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                         {
                             var nameOffset = reader.TokenStartIndex;
-                            var name = reader.GetString()!;
+                            var name = ReadString(ref reader, path);
                             var childPath = path.Length == 0 ? name : path + "." + name;
                             if (!seen.Add(name))
                             {
@@ -213,7 +239,7 @@ internal sealed class JsonTree
                     }
 
                 case JsonTokenType.String:
-                    return new JsonNode(JsonKind.String, offset) { Text = reader.GetString() };
+                    return new JsonNode(JsonKind.String, offset) { Text = ReadString(ref reader, path) };
                 case JsonTokenType.Number:
                     return new JsonNode(JsonKind.Number, offset) { Text = Encoding.UTF8.GetString(reader.ValueSpan) };
                 case JsonTokenType.True:
