@@ -135,7 +135,9 @@ internal sealed class DateValues(long[] utcTicks, Comparison comparison) : Condi
             return true;
         }
 
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
+        // ISO 8601 starts with a four-digit year and a dash; other shapes (1/2/2020) are ambiguous and refused.
+        if (text.Length >= 10 && char.IsAsciiDigit(text[0]) && char.IsAsciiDigit(text[3]) && text[4] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
         {
             utcTicks = date.UtcTicks;
             return true;
@@ -203,6 +205,13 @@ internal sealed class IpValues(IpValues.Block[] blocks) : ConditionValues
         block = default;
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var addressText = slash < 0 ? text.AsSpan() : text.AsSpan(0, slash);
+        // IPAddress.TryParse also takes shorthand such as "10" (= 0.0.0.10); a policy must spell out all four octets.
+        var looksLikeIpv6 = addressText.Contains(':');
+        if (!looksLikeIpv6 && addressText.Count('.') != 3)
+        {
+            return false;
+        }
+
         if (!IPAddress.TryParse(addressText, out var address) || address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
         {
             return false;

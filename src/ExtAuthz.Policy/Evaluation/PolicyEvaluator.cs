@@ -56,7 +56,7 @@ public static class PolicyEvaluator
         var allowed = new List<StatementMatch>();
         var denied = new List<StatementMatch>();
         var silent = new List<PolicyDocument>();
-        var missing = new SortedSet<string>(StringComparer.Ordinal);
+        var missing = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
         Collect(policies, fromBoundary: false, request, allowed, denied, silent, missing);
         if (boundary is not null)
         {
