@@ -14,10 +14,14 @@ internal static class Cli
 
         Usage:
           extauthz eval FILE|-        evaluate requests against policies offline (JSON in, JSON out)
+          extauthz dev-certs [--force] DIR
+                                      write a development CA and two device certificates (with keys)
+                                      to DIR and print their AWS IoT certificate IDs
           extauthz help [COMMAND]     show this help, or a command's help
           extauthz --version          print the version
 
-        Run 'extauthz help eval' for the eval input and output formats.
+        Run 'extauthz help eval' for the eval input and output formats, 'extauthz help dev-certs' for
+        the files dev-certs writes.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -32,10 +36,17 @@ internal static class Cli
         {
             case "eval":
                 return await EvalCommand.RunAsync(args[1..], stdin, stdout, stderr).ConfigureAwait(false);
+            case "dev-certs":
+                return await DevCertsCommand.RunAsync(args[1..], stdout, stderr).ConfigureAwait(false);
             case "help" or "--help" or "-h":
                 var topic = args.Length > 1 ? args[1] : null;
-                await stdout.WriteLineAsync(topic == "eval" ? EvalCommand.Help : Usage).ConfigureAwait(false);
-                return topic is null or "eval" ? ExitOk : ExitUsage;
+                await stdout.WriteLineAsync(topic switch
+                {
+                    "eval" => EvalCommand.Help,
+                    "dev-certs" => DevCertsCommand.Help,
+                    _ => Usage,
+                }).ConfigureAwait(false);
+                return topic is null or "eval" or "dev-certs" ? ExitOk : ExitUsage;
             case "--version":
                 await stdout.WriteLineAsync(typeof(Cli).Assembly.GetName().Version?.ToString() ?? "0.0.0").ConfigureAwait(false);
                 return ExitOk;
