@@ -9,6 +9,7 @@ internal static class Pem
     public static List<X509Certificate2> ReadCertificates(string text, string source, int firstLine, List<ConfigError> errors)
     {
         var certificates = new List<X509Certificate2>();
+        var errorsBefore = errors.Count;
         var offset = 0;
         while (offset < text.Length && PemEncoding.TryFind(text.AsSpan(offset), out var fields))
         {
@@ -40,7 +41,7 @@ internal static class Pem
             }
         }
 
-        if (certificates.Count == 0 && !errors.Exists(e => e.File == source))
+        if (certificates.Count == 0 && errors.Count == errorsBefore)
         {
             errors.Add(new ConfigError(source, firstLine, 1, "no PEM certificate (-----BEGIN CERTIFICATE-----) found"));
         }

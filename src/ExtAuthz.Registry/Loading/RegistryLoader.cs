@@ -31,8 +31,14 @@ public static partial class RegistryLoader
         return Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
     }
 
-    [GeneratedRegex(@"^[\w+=,.@-]{1,128}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_+=,.@-]{1,128}$")]
     private static partial Regex PolicyName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_+=,.@-]{1,64}$")]
+    private static partial Regex IamName();
+
+    [GeneratedRegex(@"^[A-Z0-9]{16,128}$")]
+    private static partial Regex AccessKeyId();
 
     [GeneratedRegex(@"^[a-zA-Z0-9:_-]{1,128}$")]
     private static partial Regex ThingName();
@@ -46,7 +52,7 @@ public static partial class RegistryLoader
     [GeneratedRegex(@"^[0-9a-f]{64}$")]
     private static partial Regex CertificateIdPattern();
 
-    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9a-fA-F-]{1,128}$")]
+    [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     private static partial Regex CognitoId();
 
     private static readonly string[] AttachmentTargets = ["certificate", "thingGroup", "cognitoIdentity"];
@@ -69,19 +75,24 @@ public static partial class RegistryLoader
                     var doc = new YamlNodes(file.Path, errors);
                     Try(() =>
                     {
-                        var mapping = doc.Mapping(root, "a registry document", TopLevelKeys);
+                        var mapping = doc.Mapping(root, "a registry document", TopLevelKeys, keepGoing: true);
                         documents.Add((doc, mapping));
                         Scalar(doc, mapping, "account", ref account);
                         Scalar(doc, mapping, "region", ref region);
+                        MarkReferences(mapping);
                     });
                 }
             }
 
             if (account is null || region is null)
             {
-                errors.Add(new ConfigError(files.Count > 0 ? files[0].Path : "configuration", 0, 0,
+                var where = files.FirstOrDefault(IsRegistryDocument)?.Path ?? (files.Count > 0 ? Path.GetDirectoryName(files[0].Path)! : "configuration");
+                errors.Add(new ConfigError(where, 0, 0,
                     "no registry document sets 'account' and 'region' (e.g. account: \"123456789012\", region: us-east-1 in a .yaml file)"));
-                return null;
+
+                // Go on with placeholders so that every other problem is reported too; no snapshot results.
+                account ??= "000000000000";
+                region ??= "us-east-1";
             }
 
             var policies = LoadPolicies();
@@ -92,11 +103,58 @@ public static partial class RegistryLoader
             var cognitoPolicies = LoadAttachments(policies, groups, certificates, caCertificates);
             var (iamPolicies, principals, keys) = LoadIam();
             var pools = LoadCognitoPools(principals);
+            if (errors.Count > 0)
+            {
+                return null;
+            }
 
-            // Plain *.json files nobody referenced are AWS policy documents named after the file.
             return new RegistrySnapshot(generation, now, fingerprint, account, region, policies.Values, certificates, caCertificates,
                 things, groups.Values, thingsByPrincipal, cognitoPolicies, iamPolicies, principals, keys, pools,
                 files.Select(f => f.Path).ToArray());
+        }
+
+        private static readonly string[] FileKeys = ["file", "pemFile", "secretFile", "jwksFile"];
+
+        /// <summary>
+        /// Marks every file a document names before anything is interpreted, so that a JSON file referenced
+        /// anywhere (an IAM policy, a JWKS) is never also taken for an AWS IoT policy. Unresolvable names are
+        /// reported later, where they are used.
+        /// </summary>
+        private void MarkReferences(YamlNode node)
+        {
+            switch (node)
+            {
+                case YamlMappingNode mapping:
+                    foreach (var (key, value) in mapping.Children)
+                    {
+                        if (key is YamlScalarNode { Value: { } name } && Array.IndexOf(FileKeys, name) >= 0 && value is YamlScalarNode { Value: { Length: > 0 } reference })
+                        {
+                            referenced.UnionWith(Matching(reference));
+                        }
+                        else
+                        {
+                            MarkReferences(value);
+                        }
+                    }
+
+                    break;
+                case YamlSequenceNode sequence:
+                    foreach (var item in sequence.Children)
+                    {
+                        MarkReferences(item);
+                    }
+
+                    break;
+            }
+        }
+
+        /// <summary>A relative path names one file; a bare name may also match files in subdirectories.</summary>
+        private ConfigFile[] Matching(string name)
+        {
+            var matches = files.Where(f => f.Name == name || f.Path == name).ToArray();
+            return matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal)
+                ? files.Where(f => f.BaseName == name).ToArray()
+                : matches;
         }
 
         private static bool IsRegistryDocument(ConfigFile file) =>
@@ -157,13 +215,7 @@ public static partial class RegistryLoader
                 return null;
             }
 
-            // A relative path names one file; a bare name may also match a file in a subdirectory.
-            var matches = files.Where(f => f.Name == name || f.Path == name).ToArray();
-            if (matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal))
-            {
-                matches = files.Where(f => f.BaseName == name).ToArray();
-            }
-
+            var matches = Matching(name);
             var node = doc.Node(item, key)!;
             if (matches.Length == 0)
             {
@@ -189,24 +241,46 @@ public static partial class RegistryLoader
                 throw doc.Reject(item, $"{what} needs exactly one of 'file' or 'document'");
             }
 
-            var (text, source) = file is not null ? (file.Text, file.Path) : (InlineJson(doc, inline!), $"{doc.File}:{inline!.Start.Line}");
+            var text = file is not null ? file.Text : InlineText(doc, inline!, "document");
             try
             {
                 return PolicyParser.Parse(name, text);
             }
             catch (PolicyParseException ex)
             {
-                var (line, column) = file is not null ? (ex.Line, ex.Column) : ((int)inline!.Start.Line, (int)inline.Start.Column);
-                errors.Add(new ConfigError(file?.Path ?? doc.File, line, column, file is not null ? ex.Message : $"{ex.Message} (in the inline document at {source})"));
+                var (line, column) = file is not null ? (ex.Line, ex.Column) : InlinePosition(doc.File, inline!, ex);
+                errors.Add(new ConfigError(file?.Path ?? doc.File, line, column, file is not null ? Describe(ex) : $"{Describe(ex)} (in the inline document)"));
                 return null;
             }
         }
 
-        private static string InlineJson(YamlNodes doc, YamlNode node) => node switch
+        /// <summary>Where a policy error inside an inline block scalar stands in the registry document itself.</summary>
+        private (int Line, int Column) InlinePosition(string documentPath, YamlNode inline, PolicyParseException ex)
+        {
+            if (ex.Line == 0 || inline is not YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Literal or YamlDotNet.Core.ScalarStyle.Folded })
+            {
+                return ((int)inline.Start.Line, (int)inline.Start.Column);
+            }
+
+            var line = TextLine(inline) + ex.Line - 1;
+            var text = files.First(f => f.Path == documentPath).Text.Split('\n');
+            var indent = line - 1 < text.Length ? text[line - 1].Length - text[line - 1].TrimStart(' ').Length : 0;
+            return (line, indent + ex.Column);
+        }
+
+        /// <summary>A policy error without its position, which the ConfigError carries.</summary>
+        private static string Describe(PolicyParseException ex) =>
+            ex.Path.Length == 0 ? $"{ex.PolicyName}: {ex.Reason}" : $"{ex.PolicyName}: {ex.Path}: {ex.Reason}";
+
+        private static string InlineText(YamlNodes doc, YamlNode node, string what) => node switch
         {
             YamlScalarNode { Value: { } text } => text,
-            _ => throw doc.Reject(node, "an inline 'document' must be the policy's JSON text (use a block scalar: document: |)"),
+            _ => throw doc.Reject(node, $"an inline '{what}' must be text (use a block scalar: {what}: |)"),
         };
+
+        /// <summary>The line an inline scalar's text starts on: a block scalar (|, >) starts on the line after its indicator.</summary>
+        private static int TextLine(YamlNode node) =>
+            (int)node.Start.Line + (node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Literal or YamlDotNet.Core.ScalarStyle.Folded } ? 1 : 0);
 
         private Dictionary<string, IotPolicy> LoadPolicies()
         {
@@ -236,6 +310,7 @@ public static partial class RegistryLoader
                             throw doc.Reject(item, $"policy '{name}' has 'versions'; put 'file'/'document' inside each version");
                         }
 
+                        var failed = false;
                         foreach (var versionNode in versionNodes)
                         {
                             var version = doc.Mapping(versionNode, "a policy version", "id", "file", "document");
@@ -249,6 +324,15 @@ public static partial class RegistryLoader
                             {
                                 versions.Add(new IotPolicyVersion(id, document, doc.Source(version)));
                             }
+                            else
+                            {
+                                failed = true;
+                            }
+                        }
+
+                        if (failed)
+                        {
+                            return;
                         }
                     }
                     else if (PolicyDocumentOf(doc, item, name, $"policy '{name}'") is { } document)
@@ -271,9 +355,17 @@ public static partial class RegistryLoader
                 });
             }
 
+            var fromFiles = new Dictionary<string, ConfigFile>(StringComparer.Ordinal);
             foreach (var file in files.Where(f => f.Extension == ".json" && !IsRegistryDocument(f) && !referenced.Contains(f)))
             {
                 var name = Path.GetFileNameWithoutExtension(file.BaseName);
+                if (fromFiles.TryGetValue(name, out var first))
+                {
+                    errors.Add(new ConfigError(file.Path, 0, 0, $"{first.Path} and this file both make the policy '{name}'; rename one"));
+                    continue;
+                }
+
+                fromFiles[name] = file;
                 if (policies.ContainsKey(name))
                 {
                     errors.Add(new ConfigError(file.Path, 0, 0, $"policy '{name}' is also declared in a registry document; reference this file there ('file: {file.Name}') or rename one"));
@@ -292,7 +384,7 @@ public static partial class RegistryLoader
                 }
                 catch (PolicyParseException ex)
                 {
-                    errors.Add(new ConfigError(file.Path, ex.Line, ex.Column, ex.Message));
+                    errors.Add(new ConfigError(file.Path, ex.Line, ex.Column, Describe(ex)));
                 }
             }
 
@@ -327,6 +419,11 @@ public static partial class RegistryLoader
                         ? doc.Mapping(node, what, "name", "pemFile", "pem", "status", "autoRegistration", "autoRegisteredStatus", "policies")
                         : doc.Mapping(node, what, "name", "pemFile", "pem", "status", "policies");
                     var statusText = doc.OptionalString(item, "status") ?? "ACTIVE";
+                    if (ca && statusText is not ("ACTIVE" or "INACTIVE"))
+                    {
+                        throw doc.Reject(doc.Node(item, "status")!, $"a CA certificate's status is ACTIVE or INACTIVE, not '{statusText}'");
+                    }
+
                     if (!CertificateStatusNames.TryParse(statusText, out var status))
                     {
                         throw doc.Reject(doc.Node(item, "status")!, $"status must be one of {string.Join(", ", CertificateStatusNames.All)}, not '{statusText}'");
@@ -346,7 +443,7 @@ public static partial class RegistryLoader
                         throw doc.Reject(item, $"{what} needs exactly one of 'pemFile' or 'pem'");
                     }
 
-                    var (pem, pemSource, firstLine) = file is not null ? (file.Text, file.Path, 1) : (InlineJson(doc, inline!), doc.File, (int)inline!.Start.Line);
+                    var (pem, pemSource, firstLine) = file is not null ? (file.Text, file.Path, 1) : (InlineText(doc, inline!, "pem"), doc.File, TextLine(inline!));
                     var certificates = Pem.ReadCertificates(pem, pemSource, firstLine, errors);
                     var label = doc.OptionalString(item, "name");
                     if (label is not null && certificates.Count > 1)
@@ -357,6 +454,12 @@ public static partial class RegistryLoader
                     foreach (var certificate in certificates)
                     {
                         var id = CertificateId(certificate);
+                        if (ca && certificate.Extensions["2.5.29.19"] is not X509BasicConstraintsExtension { CertificateAuthority: true })
+                        {
+                            doc.Report(item, $"certificate {id} ({certificate.Subject}) is not a CA certificate (its basic constraints do not say CA:TRUE)");
+                            continue;
+                        }
+
                         if (!ids.Add(id))
                         {
                             doc.Report(item, $"certificate {id} is listed twice");
@@ -417,7 +520,7 @@ public static partial class RegistryLoader
                 {
                     if (!seen.Add(current))
                     {
-                        doc.Report(node, $"thing group '{name}' is its own ancestor (parent cycle through '{current}')");
+                        doc.Report(node, $"the parents of thing group '{name}' form a cycle (through '{current}')");
                         break;
                     }
                 }
@@ -481,11 +584,21 @@ public static partial class RegistryLoader
                         Try(() =>
                         {
                             var principal = doc.Mapping(principalNode, "a thing principal", "certificate", "cognitoIdentity", "exclusive");
+                            if (doc.Node(principal, "certificate") is not null == doc.Node(principal, "cognitoIdentity") is not null)
+                            {
+                                throw doc.Reject(principalNode, "a thing principal names exactly one of 'certificate' or 'cognitoIdentity'");
+                            }
+
                             var exclusive = doc.OptionalBool(principal, "exclusive", false);
                             var key = doc.OptionalString(principal, "certificate") is { } reference
                                 ? CertificateReference(doc, doc.Node(principal, "certificate")!, reference, certificates, caCertificates)
                                 : CognitoIdentity(doc, principal);
                             var list = byPrincipal.TryGetValue(key, out var existing) ? existing : byPrincipal[key] = [];
+                            if (list.Exists(a => a.Thing.Name == name))
+                            {
+                                throw doc.Reject(principalNode, $"principal {key} is attached to thing '{name}' twice");
+                            }
+
                             if (exclusive && list.Count > 0 || list.Exists(a => a.Exclusive))
                             {
                                 throw doc.Reject(principalNode, $"principal {key} is attached exclusively to one thing and cannot be attached to another");
@@ -509,17 +622,23 @@ public static partial class RegistryLoader
         /// <summary>A certificate named by ID, by its 'name' label or by its PEM file name.</summary>
         private string CertificateReference(YamlNodes doc, YamlNode node, string reference, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
         {
-            var id = reference.StartsWith("arn:", StringComparison.Ordinal) && reference.Contains(":cert/", StringComparison.Ordinal)
-                ? reference[(reference.LastIndexOf('/') + 1)..]
-                : reference;
+            var id = reference;
+            if (reference.StartsWith("arn:", StringComparison.Ordinal))
+            {
+                var expected = Arn("cert/");
+                id = reference.StartsWith(expected, StringComparison.Ordinal)
+                    ? reference[expected.Length..]
+                    : throw doc.Reject(node, $"'{reference}' is not a certificate ARN of this account and region ({expected}<id>)");
+            }
+
             if (CertificateIdPattern().IsMatch(id))
             {
-                if (certificates.Exists(c => c.Id == id) || caCertificates.Exists(c => c.AutoRegistration))
+                if (certificates.Exists(c => c.Id == id) || caCertificates.Exists(c => c.AutoRegistration && c.Status == CertificateStatus.Active))
                 {
                     return id;
                 }
 
-                throw doc.Reject(node, $"certificate {id} is not listed (and no CA certificate auto-registers certificates)");
+                throw doc.Reject(node, $"certificate {id} is not listed (and no ACTIVE CA certificate auto-registers certificates)");
             }
 
             var named = certificates.Where(c => c.Name == reference).ToArray();
@@ -562,7 +681,7 @@ public static partial class RegistryLoader
                                 throw doc.Reject(item, $"policies can be attached only to listed certificates; list {id} under certificates");
                             }
 
-                            certificates[index] = certificates[index] with { Policies = [.. certificates[index].Policies, policy] };
+                            certificates[index] = certificates[index] with { Policies = [.. certificates[index].Policies.Append(policy).Distinct(StringComparer.Ordinal)] };
                             break;
                         case "thingGroup":
                             var groupName = doc.OptionalString(item, "thingGroup")!;
@@ -571,7 +690,7 @@ public static partial class RegistryLoader
                                 throw doc.Reject(doc.Node(item, "thingGroup")!, $"thing group '{groupName}' is not defined");
                             }
 
-                            groups[groupName] = group with { Policies = [.. group.Policies, policy] };
+                            groups[groupName] = group with { Policies = [.. group.Policies.Append(policy).Distinct(StringComparer.Ordinal)] };
                             break;
                         default:
                             var identity = CognitoIdentity(doc, item);
@@ -610,6 +729,11 @@ public static partial class RegistryLoader
                 {
                     var item = doc.Mapping(node, "an IAM policy", "name", "file", "document");
                     var name = doc.RequiredString(item, "name", "an IAM policy");
+                    if (!PolicyName().IsMatch(name))
+                    {
+                        throw doc.Reject(item, $"IAM policy name '{name}' must be 1-128 characters of letters, digits and _+=,.@-");
+                    }
+
                     if (managed.ContainsKey(name))
                     {
                         throw doc.Reject(item, $"IAM policy '{name}' is declared twice");
@@ -634,10 +758,15 @@ public static partial class RegistryLoader
                         var item = kind switch
                         {
                             IamPrincipalKind.User => doc.Mapping(node, what, "name", "groups", "policies", "inlinePolicies", "accessKeys"),
-                            IamPrincipalKind.Role => doc.Mapping(node, what, "name", "policies", "inlinePolicies", "accessKeys"),
+                            IamPrincipalKind.Role => doc.Mapping(node, what, "name", "policies", "inlinePolicies"),
                             _ => doc.Mapping(node, what, "name", "policies", "inlinePolicies"),
                         };
                         var name = doc.RequiredString(item, "name", what);
+                        if (!IamName().IsMatch(name))
+                        {
+                            throw doc.Reject(item, $"IAM name '{name}' must be 1-64 characters of letters, digits and _+=,.@-");
+                        }
+
                         if (!names.Add(name))
                         {
                             throw doc.Reject(item, $"IAM {kind.ToString().ToLowerInvariant()} '{name}' is declared twice");
@@ -656,12 +785,18 @@ public static partial class RegistryLoader
                             }
                         }
 
+                        var inlineNames = new HashSet<string>(StringComparer.Ordinal);
                         foreach (var inlineNode in doc.Sequence(item, "inlinePolicies", "inlinePolicies"))
                         {
                             Try(() =>
                             {
                                 var inline = doc.Mapping(inlineNode, "an inline policy", "name", "file", "document");
                                 var inlineName = doc.RequiredString(inline, "name", "an inline policy");
+                                if (!IamName().IsMatch(inlineName) || !inlineNames.Add(inlineName))
+                                {
+                                    throw doc.Reject(inline, $"inline policy name '{inlineName}' must be unique in {name} and 1-64 characters of letters, digits and _+=,.@-");
+                                }
+
                                 if (PolicyDocumentOf(doc, inline, $"{name}/{inlineName}", $"inline policy '{inlineName}'") is { } document)
                                 {
                                     documents.Add(document);
@@ -696,9 +831,9 @@ public static partial class RegistryLoader
                             {
                                 var key = doc.Mapping(keyNode, "an access key", "id", "secretFile");
                                 var id = doc.RequiredString(key, "id", "an access key");
-                                if (id.Length < 16 || !id.All(char.IsAsciiLetterUpper) && !id.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c)))
+                                if (!AccessKeyId().IsMatch(id))
                                 {
-                                    throw doc.Reject(doc.Node(key, "id")!, $"access key ID '{id}' must be 16 or more upper-case letters and digits (like AKIA...)");
+                                    throw doc.Reject(doc.Node(key, "id")!, $"access key ID '{id}' must be 16 to 128 upper-case letters and digits (like AKIA...)");
                                 }
 
                                 var secretFile = FileReference(doc, key, "secretFile") ?? throw doc.Reject(key, "an access key needs 'secretFile' naming a file from a mounted Secret (secrets never go in a ConfigMap)");

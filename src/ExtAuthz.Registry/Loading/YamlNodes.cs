@@ -47,27 +47,38 @@ internal sealed class YamlNodes(string file, List<ConfigError> errors)
 
     public void Report(YamlNode node, string reason) => errors.Add(new ConfigError(file, (int)node.Start.Line, (int)node.Start.Column, reason));
 
-    public YamlMappingNode Mapping(YamlNode node, string what, params string[] allowedKeys)
+    /// <summary>
+    /// The node as a mapping whose keys are all in <paramref name="allowedKeys"/>. Every unknown key is
+    /// reported; the item is then abandoned, unless <paramref name="keepGoing"/> (a whole document, whose
+    /// other sections are still worth checking).
+    /// </summary>
+    public YamlMappingNode Mapping(YamlNode node, string what, string[] allowedKeys, bool keepGoing = false)
     {
         if (node is not YamlMappingNode mapping)
         {
             throw Reject(node, $"{what} must be a mapping (key: value)");
         }
 
+        var unknown = false;
         foreach (var key in mapping.Children.Keys)
         {
             var name = (key as YamlScalarNode)?.Value ?? "";
-            if (Array.IndexOf(allowedKeys, name) < 0)
+            if (Array.IndexOf(allowedKeys, name) >= 0)
             {
-                var near = Array.Find(allowedKeys, k => k.Equals(name, StringComparison.OrdinalIgnoreCase));
-                throw Reject(key, near is not null
-                    ? $"unknown key '{name}' in {what} (keys are case-sensitive: '{near}')"
-                    : $"unknown key '{name}' in {what} (expected {string.Join(", ", allowedKeys)})");
+                continue;
             }
+
+            unknown = true;
+            var near = Array.Find(allowedKeys, k => k.Equals(name, StringComparison.OrdinalIgnoreCase));
+            Report(key, near is not null
+                ? $"unknown key '{name}' in {what} (keys are case-sensitive: '{near}')"
+                : $"unknown key '{name}' in {what} (expected {string.Join(", ", allowedKeys)})");
         }
 
-        return mapping;
+        return unknown && !keepGoing ? throw new ItemRejectedException() : mapping;
     }
+
+    public YamlMappingNode Mapping(YamlNode node, string what, params string[] allowedKeys) => Mapping(node, what, allowedKeys, keepGoing: false);
 
     public IEnumerable<YamlNode> Sequence(YamlMappingNode parent, string key, string what)
     {

@@ -241,7 +241,7 @@ public sealed class CertificateLoadingTests : IDisposable
 
         Assert.Equal(3, errors.Count);
         Has(errors, dir["registry.yaml"], 8, "no certificate has the ID, name or PEM file 'sensor-9.pem'", column: 22);
-        Has(errors, dir["registry.yaml"], 9, $"certificate {unknown} is not listed (and no CA certificate auto-registers certificates)", column: 22);
+        Has(errors, dir["registry.yaml"], 9, $"certificate {unknown} is not listed (and no ACTIVE CA certificate auto-registers certificates)", column: 22);
         Has(errors, dir["registry.yaml"], 10, "no certificate has the ID, name or PEM file 'certs/sensor-1.pem'", column: 22);
     }
 

@@ -122,10 +122,10 @@ public sealed class ErrorReportingTests : IDisposable
         Assert.Equal(4, ex.Errors.Count);
         Has(ex.Errors, dir["registry.yaml"], 4, "'pemFile: missing.pem' names no file", column: 14);
         Has(ex.Errors, dir["registry.yaml"], 7, "thing group 'nope' is not defined", column: 13);
-        Has(ex.Errors, dir["more.yaml"], 3, "thing group 'g' is its own ancestor", column: 13);
+        Has(ex.Errors, dir["more.yaml"], 3, "the parents of thing group 'g' form a cycle", column: 13);
         Assert.Contains(ex.Errors, e => e.File == dir["Bad.json"]);
         Assert.StartsWith("4 configuration errors:\n  ", ex.Message, StringComparison.Ordinal);
-        Assert.Contains($"\n  {dir["more.yaml"]}:3:13: thing group 'g' is its own ancestor", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"\n  {dir["more.yaml"]}:3:13: the parents of thing group 'g' form a cycle", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -111,9 +111,9 @@ public sealed class ThingLoadingTests : IDisposable
 
         Assert.Equal(5, errors.Count);
         var file = dir["registry.yaml"];
-        Has(errors, file, 5, "thing group 'a' is its own ancestor", column: 13);
-        Has(errors, file, 7, "thing group 'b' is its own ancestor", column: 13);
-        Has(errors, file, 9, "thing group 'self' is its own ancestor (parent cycle through 'self')", column: 13);
+        Has(errors, file, 5, "the parents of thing group 'a' form a cycle", column: 13);
+        Has(errors, file, 7, "the parents of thing group 'b' form a cycle", column: 13);
+        Has(errors, file, 9, "the parents of thing group 'self' form a cycle (through 'self')", column: 13);
         Has(errors, file, 11, "thing group 'orphan' names parent 'missing', which is not defined", column: 13);
         Has(errors, file, 12, "thing group 'a' is declared twice", column: 5);
     }
