@@ -17,11 +17,16 @@ internal static class Cli
           extauthz dev-certs [--force] DIR
                                       write a development CA and two device certificates (with keys)
                                       to DIR and print their AWS IoT certificate IDs
+          extauthz test-authorization --config DIR... [--request FILE|-] [--principal P ...]
+                                      AWS IoT's TestAuthorization offline (AWS's JSON in and out)
+          extauthz lint --config DIR... [--format human|json] [--strict]
+                                      check a configuration before it ships (exit 1 on errors)
           extauthz help [COMMAND]     show this help, or a command's help
           extauthz --version          print the version
 
         Run 'extauthz help eval' for the eval input and output formats, 'extauthz help dev-certs' for
-        the files dev-certs writes.
+        the files dev-certs writes, 'extauthz help test-authorization' and 'extauthz help lint' for
+        those commands.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -38,15 +43,21 @@ internal static class Cli
                 return await EvalCommand.RunAsync(args[1..], stdin, stdout, stderr).ConfigureAwait(false);
             case "dev-certs":
                 return await DevCertsCommand.RunAsync(args[1..], stdout, stderr).ConfigureAwait(false);
+            case "test-authorization":
+                return await TestAuthorizationCommand.RunAsync(args[1..], stdin, stdout, stderr).ConfigureAwait(false);
+            case "lint":
+                return await LintCommand.RunAsync(args[1..], stdout, stderr).ConfigureAwait(false);
             case "help" or "--help" or "-h":
                 var topic = args.Length > 1 ? args[1] : null;
                 await stdout.WriteLineAsync(topic switch
                 {
                     "eval" => EvalCommand.Help,
                     "dev-certs" => DevCertsCommand.Help,
+                    "test-authorization" => TestAuthorizationCommand.Help,
+                    "lint" => LintCommand.Help,
                     _ => Usage,
                 }).ConfigureAwait(false);
-                return topic is null or "eval" or "dev-certs" ? ExitOk : ExitUsage;
+                return topic is null or "eval" or "dev-certs" or "test-authorization" or "lint" ? ExitOk : ExitUsage;
             case "--version":
                 await stdout.WriteLineAsync(typeof(Cli).Assembly.GetName().Version?.ToString() ?? "0.0.0").ConfigureAwait(false);
                 return ExitOk;
