@@ -1,1 +1,8 @@
-namespace ExtAuthz.Benchmarks; internal static class P { static void Main() { } }
+using BenchmarkDotNet.Running;
+
+namespace ExtAuthz.Benchmarks;
+
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
