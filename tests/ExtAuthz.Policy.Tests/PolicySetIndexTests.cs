@@ -3,8 +3,9 @@ using static ExtAuthz.Policy.Tests.PolicyTestKit;
 namespace ExtAuthz.Policy.Tests;
 
 /// <summary>
-/// <see cref="PolicySet"/> indexes statements by literal action; statements with wildcard actions or
-/// NotAction must still be found for every action, and the lookup is case-insensitive.
+/// <see cref="PolicySet"/> indexes statements by the actions policies name literally, with every statement
+/// that covers such an action (wildcards and NotAction included) settled up front; other actions fall back
+/// to the wildcard and NotAction statements. The lookup is case-insensitive.
 /// </summary>
 public sealed class PolicySetIndexTests
 {
@@ -37,10 +38,32 @@ public sealed class PolicySetIndexTests
     [Theory]
     [InlineData("iot:Publish")]
     [InlineData("IOT:publish")]
-    public void A_literal_action_finds_its_statements_in_any_case_plus_every_generic_statement(string action)
+    public void A_literal_action_lists_in_any_case_exactly_the_statements_that_cover_it(string action)
     {
-        Assert.Equal(["Literal", "Wild", "Cased"], Candidates(action, denies: false));
-        Assert.Equal(["Mixed", "Not"], Candidates(action, denies: true));
+        // "Wild" (iot:Sub*), "Mixed" (iot:Connect, iot:*Shadow) and "Not" (NotAction naming iot:Publish) do not cover it.
+        Assert.Equal(["Literal", "Cased"], Candidates(action, denies: false));
+        Assert.Empty(Candidates(action, denies: true));
+        Assert.All(Set.For(action).Allows, e => Assert.True(e.ActionKnown));
+    }
+
+    [Fact]
+    public void An_indexed_action_leaves_out_a_NotAction_statement_that_names_it()
+    {
+        Assert.Equal(["Mixed"], Candidates("iot:Connect", denies: true));
+        Assert.All(Set.For("iot:Connect").Denies, e => Assert.True(e.ActionKnown));
+    }
+
+    [Fact]
+    public void An_indexed_action_includes_a_wildcard_statement_that_covers_it()
+    {
+        var set = PolicySet.Create(Doc("""
+            [{"Sid": "Exact", "Effect": "Allow", "Action": "iot:Subscribe", "Resource": "*"},
+             {"Sid": "Wild", "Effect": "Deny", "Action": "iot:Sub*", "Resource": "*"},
+             {"Sid": "Everything", "Effect": "Deny", "NotAction": "iot:Connect", "Resource": "*"}]
+            """));
+
+        Assert.Equal(["Wild", "Everything"], set.For("IOT:SUBSCRIBE").Denies.Select(e => e.Statement.Sid));
+        Assert.All(set.For("iot:subscribe").Denies, e => Assert.True(e.ActionKnown));
     }
 
     [Fact]

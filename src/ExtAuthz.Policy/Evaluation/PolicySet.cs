@@ -1,9 +1,10 @@
 namespace ExtAuthz.Policy;
 
 /// <summary>
-/// The policies that apply to one principal, indexed by action: statements naming an action literally
-/// are found by a dictionary lookup; statements with wildcard actions or NotAction are checked for
-/// every action. Immutable and thread-safe; build it once per principal and configuration snapshot.
+/// The policies that apply to one principal, indexed by action. For every action some statement names
+/// literally, the statements whose Action/NotAction covers it (wildcards included) are listed up front,
+/// so deciding that action never matches an action pattern; other actions fall back to the statements
+/// with wildcard actions or NotAction, which are matched per request. Immutable and thread-safe; build it once per principal and configuration snapshot.
 /// </summary>
 public sealed class PolicySet
 {
@@ -24,10 +25,8 @@ public sealed class PolicySet
             .Distinct(StringComparer.OrdinalIgnoreCase);
         foreach (var action in literals)
         {
-            byAction[action] = Bucket.Build(all.Select((s, i) =>
-                !s.NotAction && s.ActionPatterns.ToArray().Any(a => a.Literal is { } l && l.Equals(action, StringComparison.OrdinalIgnoreCase))
-                    ? new Entry(s, ActionKnown: true)
-                    : isGeneric[i] ? new Entry(s, ActionKnown: false) : (Entry?)null));
+            // Every statement's action match is settled here for a known action, wildcards and NotAction included.
+            byAction[action] = Bucket.Build(all.Select(s => s.MatchesAction(action) ? new Entry(s, ActionKnown: true) : (Entry?)null));
         }
     }
 

@@ -147,7 +147,6 @@ internal sealed class Template
             }
         }
 
-        var comparison = ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         var p = 0;
         var s = 0;
         var starPart = -1;
@@ -179,7 +178,7 @@ internal sealed class Template
                             return MatchOutcome.Unresolved;
                         }
 
-                        if (input[s..].StartsWith(text, comparison))
+                        if (ignoreCase ? input[s..].StartsWith(text, StringComparison.OrdinalIgnoreCase) : input[s..].StartsWith(text))
                         {
                             s += text.Length;
                             p++;
