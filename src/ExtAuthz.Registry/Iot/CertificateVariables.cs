@@ -64,7 +64,10 @@ public static class CertificateVariables
     private static void AddDistinguishedName(Dictionary<string, ContextValue> values, string prefix, X500DistinguishedName name)
     {
         var found = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+
+        // In the certificate's own order (the order openssl prints): the first value is the first encoded.
+        // EnumerateRelativeDistinguishedNames() defaults to the reverse (X500DistinguishedName.Name's order).
+        foreach (var rdn in name.EnumerateRelativeDistinguishedNames(reversed: false))
         {
             if (rdn.HasMultipleElements)
             {
