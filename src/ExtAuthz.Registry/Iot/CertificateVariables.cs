@@ -69,16 +69,13 @@ public static class CertificateVariables
         // EnumerateRelativeDistinguishedNames() defaults to the reverse (X500DistinguishedName.Name's order).
         foreach (var rdn in name.EnumerateRelativeDistinguishedNames(reversed: false))
         {
-            if (rdn.HasMultipleElements)
+            foreach (var (oid, value) in Elements(rdn))
             {
-                continue;
-            }
-
-            var oid = rdn.GetSingleElementType().Value;
-            var attribute = Array.Find(Attributes, a => a.Oid == oid).Name;
-            if (attribute is not null && rdn.GetSingleElementValue() is { } value)
-            {
-                (found.TryGetValue(attribute, out var list) ? list : found[attribute] = []).Add(value);
+                var attribute = Array.Find(Attributes, a => a.Oid == oid).Name;
+                if (attribute is not null)
+                {
+                    (found.TryGetValue(attribute, out var list) ? list : found[attribute] = []).Add(value);
+                }
             }
         }
 
@@ -86,6 +83,42 @@ public static class CertificateVariables
         {
             Add(values, $"{prefix}.{attribute}", list);
         }
+    }
+
+    /// <summary>The attributes of one RDN; a multi-valued RDN (<c>CN=a+O=b</c>) gives each of its attributes.</summary>
+    private static List<(string Oid, string Value)> Elements(X500RelativeDistinguishedName rdn)
+    {
+        var elements = new List<(string, string)>();
+        if (!rdn.HasMultipleElements)
+        {
+            if (rdn.GetSingleElementValue() is { } single)
+            {
+                elements.Add((rdn.GetSingleElementType().Value!, single));
+            }
+
+            return elements;
+        }
+
+        try
+        {
+            var set = new AsnReader(rdn.RawData, AsnEncodingRules.DER).ReadSetOf(skipSortOrderValidation: true);
+            while (set.HasData)
+            {
+                var attribute = set.ReadSequence();
+                var oid = attribute.ReadObjectIdentifier();
+                var tag = attribute.PeekTag();
+                if (tag.TagClass == TagClass.Universal)
+                {
+                    elements.Add((oid, attribute.ReadCharacterString((UniversalTagNumber)tag.TagValue)));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is AsnContentException or ArgumentException)
+        {
+            // An attribute whose value is not a character string is not a policy variable.
+        }
+
+        return elements;
     }
 
     private static void AddAlternativeNames(Dictionary<string, ContextValue> values, string prefix, X509Extension? extension)

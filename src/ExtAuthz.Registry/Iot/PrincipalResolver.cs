@@ -19,15 +19,9 @@ public static class PrincipalResolver
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(certificate);
-        var now = (time ?? TimeProvider.System).GetUtcNow();
-        if (now < certificate.NotBefore.ToUniversalTime())
+        if (OutsideValidity(certificate, time) is { } invalid)
         {
-            return Authentication.Fail($"certificate is not valid before {certificate.NotBefore.ToUniversalTime():O}");
-        }
-
-        if (now > certificate.NotAfter.ToUniversalTime())
-        {
-            return Authentication.Fail($"certificate expired at {certificate.NotAfter.ToUniversalTime():O}");
+            return Authentication.Fail(invalid);
         }
 
         var id = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
@@ -36,7 +30,7 @@ public static class PrincipalResolver
     }
 
     /// <summary>A registered certificate named by its ID (Envoy's cached identity, TestAuthorization's principal).</summary>
-    public static Authentication ForCertificateId(RegistrySnapshot snapshot, string certificateId, ConnectionFacts facts, PolicyOverrides? overrides = null)
+    public static Authentication ForCertificateId(RegistrySnapshot snapshot, string certificateId, ConnectionFacts facts, PolicyOverrides? overrides = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(certificateId);
@@ -45,6 +39,11 @@ public static class PrincipalResolver
             return snapshot.Cache.Certificates.TryGetValue(certificateId, out var known)
                 ? Subject(snapshot, known, facts, overrides)
                 : Authentication.Fail($"certificate {certificateId} is not registered");
+        }
+
+        if (OutsideValidity(record.Certificate, time) is { } invalid)
+        {
+            return Authentication.Fail(invalid);
         }
 
         var principal = snapshot.Cache.Certificates.GetOrAdd(certificateId, static (key, state) => Describe(state.snapshot, key, state.Certificate), (snapshot, record.Certificate));
@@ -120,6 +119,17 @@ public static class PrincipalResolver
         var names = snapshot.GroupAndAncestors(groupName).SelectMany(g => g.Policies).Distinct(StringComparer.Ordinal).ToArray();
         return new Authentication(new AuthorizationSubject(PrincipalKind.ThingGroup, groupName, group.Arn, snapshot, IotPolicies(snapshot, Apply(names, overrides)), null,
             Context(FrozenDictionary<string, ContextValue>.Empty, null, null, facts, snapshot), null), null);
+    }
+
+    /// <summary>Why the certificate is outside its validity period now, or null.</summary>
+    private static string? OutsideValidity(X509Certificate2 certificate, TimeProvider? time)
+    {
+        var now = (time ?? TimeProvider.System).GetUtcNow();
+        var notBefore = certificate.NotBefore.ToUniversalTime();
+        var notAfter = certificate.NotAfter.ToUniversalTime();
+        return now < notBefore ? $"certificate is not valid before {notBefore:O}"
+            : now > notAfter ? $"certificate expired at {notAfter:O}"
+            : null;
     }
 
     private static Authentication Subject(RegistrySnapshot snapshot, CertificatePrincipal principal, ConnectionFacts facts, PolicyOverrides? overrides)
@@ -245,18 +255,14 @@ public static class PrincipalResolver
         var frozen = variables.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         var things = snapshot.ThingsByPrincipal.TryGetValue(id, out var attachments) ? attachments : [];
         var arn = snapshot.IotArn("cert/" + id);
-        var issuer = IssuingCa(snapshot, certificate);
-        if (issuer is { Status: CertificateStatus.Revoked })
-        {
-            return new CertificatePrincipal(id, arn, CertificateStatus.Revoked, $"the issuing CA certificate {issuer.Id} is REVOKED", [], things, frozen);
-        }
-
         if (snapshot.Certificates.TryGetValue(id, out var record))
         {
             var failure = record.Status == CertificateStatus.Active ? null : $"certificate {id} is {record.Status.ToAwsString()}, not ACTIVE";
             return new CertificatePrincipal(id, arn, record.Status, failure, record.Policies, things, frozen);
         }
 
+        // Not registered: only a CA that auto-registers, and whose key verifies the certificate, can vouch for it.
+        var issuer = IssuingCa(snapshot, certificate);
         if (issuer is null || !issuer.AutoRegistration)
         {
             return new CertificatePrincipal(id, arn, CertificateStatus.Inactive, $"certificate {id} is not registered and no auto-registering CA signed it", [], things, frozen);

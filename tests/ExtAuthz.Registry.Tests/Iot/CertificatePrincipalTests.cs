@@ -189,6 +189,19 @@ public sealed class CertificatePrincipalTests : IDisposable
     }
 
     [Fact]
+    public void A_registered_certificate_named_by_id_is_refused_outside_its_validity_period()
+    {
+        var notBefore = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var device = TestPki.Create(new("CN=sensor-1"), new CertificateOptions { NotBefore = notBefore, NotAfter = notBefore.AddDays(30) });
+        registry.Policy("Everything", AllowEverything).Certificate("sensor-1", device, "ACTIVE", "Everything");
+        var snapshot = registry.Load();
+        var id = TestPki.AwsCertificateId(device);
+
+        Expect.Refused(PrincipalResolver.ForCertificateId(snapshot, id, ConnectionFacts.None, time: new FixedTime(notBefore.AddDays(31))), "expired");
+        Expect.Accepted(PrincipalResolver.ForCertificateId(snapshot, id, ConnectionFacts.None, time: new FixedTime(notBefore.AddDays(1))));
+    }
+
+    [Fact]
     public void An_expired_certificate_is_refused_even_through_an_auto_registering_CA()
     {
         var ca = TestPki.Create(new(TestPki.DefaultCaSubject), new CertificateOptions { IsCertificateAuthority = true, NotBefore = DateTimeOffset.UtcNow.AddDays(-30) });

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Registry.Tests.Support;
 
 namespace ExtAuthz.Registry.Tests.Iot;
@@ -134,5 +135,34 @@ public sealed class MultiValuedCertificateVariableTests : IDisposable
     {
         registry.Policy("Policy", Aws.Policy(statements)).Certificate("device", device, "ACTIVE", "Policy");
         return Expect.Accepted(PrincipalResolver.ForCertificate(registry.Load(), device, new ConnectionFacts { ClientId = "device" }));
+    }
+
+    [Fact]
+    public void Each_attribute_of_a_multi_valued_RDN_is_a_variable()
+    {
+        // Name ::= SEQUENCE OF RDN; the first RDN is a SET holding two attributes (CN=sensor-1 + O=ExampleCorp).
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSetOf())
+            {
+                foreach (var (oid, value) in new[] { ("2.5.4.3", "sensor-1"), ("2.5.4.10", "ExampleCorp") })
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(oid);
+                        writer.WriteCharacterString(System.Formats.Asn1.UniversalTagNumber.UTF8String, value);
+                    }
+                }
+            }
+        }
+
+        var subject = new X500DistinguishedName(writer.Encode());
+        var device = TestPki.Create(subject, new CertificateOptions());
+        registry.Policy("ByOrg", Aws.Policy(Aws.Allow("iot:Publish", Aws.Topic("org/${iot:Certificate.Subject.Organization}/${iot:Certificate.Subject.CommonName}"))))
+            .Certificate("sensor-1", device, "ACTIVE", "ByOrg");
+        var subjectForDevice = Expect.Accepted(PrincipalResolver.ForCertificate(registry.Load(), device, ConnectionFacts.None));
+
+        Expect.Allowed(subjectForDevice, "iot:Publish", Aws.Topic("org/ExampleCorp/sensor-1"));
     }
 }
