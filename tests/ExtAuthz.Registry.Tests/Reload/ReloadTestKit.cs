@@ -1,81 +1,35 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
+using ExtAuthz.Registry.Tests.Support;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace ExtAuthz.Registry.Tests.Reload;
 
 /// <summary>
-/// A directory laid out exactly as the kubelet mounts a ConfigMap volume: the data in a timestamped
-/// folder <c>..YYYY_MM_DD_hh_mm_ss.N</c>, <c>..data</c> a symlink to it, each key a symlink
-/// <c>key -> ..data/key</c>. <see cref="Publish"/> updates it as the kubelet does: a new timestamped
-/// folder, a <c>..data_tmp</c> symlink renamed over <c>..data</c> (one atomic rename(2)), key links
-/// added or removed, then the old folder deleted.
+/// A ConfigMap volume (see <see cref="KubernetesVolume"/>) in its own temp folder, with room beside it
+/// for the plain directories some tests need.
 /// </summary>
 internal sealed class ConfigMapVolume : IDisposable
 {
-    private int version;
+    private readonly KubernetesVolume volume;
 
     public ConfigMapVolume()
     {
         Root = Directory.CreateTempSubdirectory("extauthz-reload-").FullName;
-        Path = System.IO.Path.Combine(Root, "config");
-        Directory.CreateDirectory(Path);
+        volume = new KubernetesVolume(System.IO.Path.Combine(Root, "config"));
     }
 
     /// <summary>A temp folder holding the volume and anything else a test needs.</summary>
     public string Root { get; }
 
     /// <summary>The mount point: what the service is given.</summary>
-    public string Path { get; }
-
-    public string? DataFolder { get; private set; }
+    public string Path => volume.Path;
 
     /// <summary>The path the loader reports for a key (the key's link in the mount).</summary>
     public string this[string key] => System.IO.Path.Combine(Path, key);
 
-    public void Publish(IReadOnlyDictionary<string, string> files)
-    {
-        var folderName = $"..{DateTime.UtcNow:yyyy_MM_dd_HH_mm_ss}.{Interlocked.Increment(ref version)}";
-        var folder = System.IO.Path.Combine(Path, folderName);
-        Directory.CreateDirectory(folder);
-        foreach (var (key, text) in files)
-        {
-            File.WriteAllText(System.IO.Path.Combine(folder, key), text, new UTF8Encoding(false));
-        }
-
-        var temporary = System.IO.Path.Combine(Path, "..data_tmp");
-        File.Delete(temporary);
-        File.CreateSymbolicLink(temporary, folderName);
-        Rename(temporary, System.IO.Path.Combine(Path, "..data"));
-
-        foreach (var entry in Directory.EnumerateFileSystemEntries(Path))
-        {
-            var name = System.IO.Path.GetFileName(entry);
-            if (!name.StartsWith('.') && !files.ContainsKey(name))
-            {
-                File.Delete(entry);
-            }
-        }
-
-        foreach (var key in files.Keys)
-        {
-            var link = System.IO.Path.Combine(Path, key);
-            if (new FileInfo(link).LinkTarget is null)
-            {
-                File.CreateSymbolicLink(link, $"..data/{key}");
-            }
-        }
-
-        if (DataFolder is { } old)
-        {
-            Directory.Delete(System.IO.Path.Combine(Path, old), recursive: true);
-        }
-
-        DataFolder = folderName;
-    }
+    public void Publish(IReadOnlyDictionary<string, string> files) => volume.Publish(files);
 
     public void Dispose()
     {
@@ -87,23 +41,6 @@ internal sealed class ConfigMapVolume : IDisposable
         {
             // A leftover temp folder is harmless.
         }
-    }
-
-    private static void Rename(string from, string to)
-    {
-        if (NativeMethods.rename(from, to) != 0)
-        {
-            throw new IOException($"rename {from} -> {to} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    private static class NativeMethods
-    {
-#pragma warning disable SYSLIB1054 // LibraryImport would need AllowUnsafeBlocks in the test project.
-        [DllImport("libc", SetLastError = true)]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        internal static extern int rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath);
-#pragma warning restore SYSLIB1054
     }
 }
 

@@ -193,41 +193,5 @@ public static class TestPki
     }
 
     /// <summary>subjectAltName (2.5.29.17) with every GeneralName kind AWS IoT reads, in the order given.</summary>
-    private static X509Extension AlternativeNamesExtension(IEnumerable<SubjectAltName> names)
-    {
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        using (writer.PushSequence())
-        {
-            foreach (var name in names)
-            {
-                switch (name.Kind)
-                {
-                    case SubjectAltNameKind.Email:
-                        writer.WriteCharacterString(UniversalTagNumber.IA5String, name.Value, new Asn1Tag(TagClass.ContextSpecific, 1));
-                        break;
-                    case SubjectAltNameKind.Dns:
-                        writer.WriteCharacterString(UniversalTagNumber.IA5String, name.Value, new Asn1Tag(TagClass.ContextSpecific, 2));
-                        break;
-                    case SubjectAltNameKind.DirectoryName:
-                        // [4] EXPLICIT Name: Name is a CHOICE, so the tag wraps the encoded RDNSequence.
-                        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 4, isConstructed: true)))
-                        {
-                            writer.WriteEncodedValue(new X500DistinguishedName(name.Value).RawData);
-                        }
-
-                        break;
-                    case SubjectAltNameKind.Uri:
-                        writer.WriteCharacterString(UniversalTagNumber.IA5String, name.Value, new Asn1Tag(TagClass.ContextSpecific, 6));
-                        break;
-                    case SubjectAltNameKind.IpAddress:
-                        writer.WriteOctetString(IPAddress.Parse(name.Value).GetAddressBytes(), new Asn1Tag(TagClass.ContextSpecific, 7));
-                        break;
-                    default:
-                        throw new ArgumentOutOfRangeException(nameof(names), name.Kind, "unknown subjectAltName kind");
-                }
-            }
-        }
-
-        return new X509Extension("2.5.29.17", writer.Encode(), false);
-    }
+    private static X509Extension AlternativeNamesExtension(IEnumerable<SubjectAltName> names) => TestPkiExtras.GeneralNames("2.5.29.17", names);
 }
