@@ -62,6 +62,9 @@ public static partial class RegistryLoader
     private sealed class Session(IReadOnlyList<ConfigFile> files, List<ConfigError> errors)
     {
         private readonly HashSet<ConfigFile> referenced = [];
+        private readonly ILookup<string, ConfigFile> byName = files.ToLookup(f => f.Name, StringComparer.Ordinal);
+        private readonly ILookup<string, ConfigFile> byPath = files.ToLookup(f => f.Path, StringComparer.Ordinal);
+        private readonly ILookup<string, ConfigFile> byBaseName = files.ToLookup(f => f.BaseName, StringComparer.Ordinal);
         private readonly List<(YamlNodes Doc, YamlMappingNode Root)> documents = [];
         private string? account;
         private string? region;
@@ -99,8 +102,9 @@ public static partial class RegistryLoader
             var certificates = LoadCertificates(policies, ca: false).Cast<CertificateRecord>().ToList();
             var caCertificates = LoadCertificates(policies, ca: true).Cast<CaCertificateRecord>().ToList();
             var groups = LoadThingGroups(policies);
-            var (things, thingsByPrincipal) = LoadThings(groups, certificates, caCertificates);
-            var cognitoPolicies = LoadAttachments(policies, groups, certificates, caCertificates);
+            var index = new CertificateIndex(certificates, caCertificates);
+            var (things, thingsByPrincipal) = LoadThings(groups, index);
+            var cognitoPolicies = LoadAttachments(policies, groups, index);
             var (iamPolicies, principals, keys) = LoadIam();
             var pools = LoadCognitoPools(principals);
             if (errors.Count > 0)
@@ -151,10 +155,8 @@ public static partial class RegistryLoader
         /// <summary>A relative path names one file; a bare name may also match files in subdirectories.</summary>
         private ConfigFile[] Matching(string name)
         {
-            var matches = files.Where(f => f.Name == name || f.Path == name).ToArray();
-            return matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal)
-                ? files.Where(f => f.BaseName == name).ToArray()
-                : matches;
+            var matches = byName[name].Concat(byPath[name]).Distinct().ToArray();
+            return matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal) ? [.. byBaseName[name]] : matches;
         }
 
         private static bool IsRegistryDocument(ConfigFile file) =>
@@ -530,7 +532,7 @@ public static partial class RegistryLoader
         }
 
         private (List<ThingRecord> Things, Dictionary<string, IReadOnlyList<ThingAttachment>> ByPrincipal) LoadThings(
-            Dictionary<string, ThingGroupRecord> groups, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+            Dictionary<string, ThingGroupRecord> groups, CertificateIndex certificates)
         {
             var things = new List<ThingRecord>();
             var names = new HashSet<string>(StringComparer.Ordinal);
@@ -591,7 +593,7 @@ public static partial class RegistryLoader
 
                             var exclusive = doc.OptionalBool(principal, "exclusive", false);
                             var key = doc.OptionalString(principal, "certificate") is { } reference
-                                ? CertificateReference(doc, doc.Node(principal, "certificate")!, reference, certificates, caCertificates)
+                                ? CertificateReference(doc, doc.Node(principal, "certificate")!, reference, certificates)
                                 : CognitoIdentity(doc, principal);
                             var list = byPrincipal.TryGetValue(key, out var existing) ? existing : byPrincipal[key] = [];
                             if (list.Exists(a => a.Thing.Name == name))
@@ -620,7 +622,7 @@ public static partial class RegistryLoader
         }
 
         /// <summary>A certificate named by ID, by its 'name' label or by its PEM file name.</summary>
-        private string CertificateReference(YamlNodes doc, YamlNode node, string reference, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+        private string CertificateReference(YamlNodes doc, YamlNode node, string reference, CertificateIndex certificates)
         {
             var id = reference;
             if (reference.StartsWith("arn:", StringComparison.Ordinal))
@@ -633,7 +635,7 @@ public static partial class RegistryLoader
 
             if (CertificateIdPattern().IsMatch(id))
             {
-                if (certificates.Exists(c => c.Id == id) || caCertificates.Exists(c => c.AutoRegistration && c.Status == CertificateStatus.Active))
+                if (certificates.Contains(id) || certificates.AutoRegistering)
                 {
                     return id;
                 }
@@ -641,17 +643,17 @@ public static partial class RegistryLoader
                 throw doc.Reject(node, $"certificate {id} is not listed (and no ACTIVE CA certificate auto-registers certificates)");
             }
 
-            var named = certificates.Where(c => c.Name == reference).ToArray();
-            return named.Length switch
+            var named = certificates.IdsNamed(reference);
+            return named.Count switch
             {
-                1 => named[0].Id,
+                1 => named[0],
                 0 => throw doc.Reject(node, $"no certificate has the ID, name or PEM file '{reference}'"),
-                _ => throw doc.Reject(node, $"'{reference}' names {named.Length} certificates; use a certificate ID"),
+                _ => throw doc.Reject(node, $"'{reference}' names {named.Count} certificates; use a certificate ID"),
             };
         }
 
         private Dictionary<string, IReadOnlyList<string>> LoadAttachments(
-            Dictionary<string, IotPolicy> policies, Dictionary<string, ThingGroupRecord> groups, List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+            Dictionary<string, IotPolicy> policies, Dictionary<string, ThingGroupRecord> groups, CertificateIndex certificates)
         {
             var cognito = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             foreach (var (doc, node) in Items("policyAttachments", "policyAttachments"))
@@ -674,14 +676,13 @@ public static partial class RegistryLoader
                     switch (targets[0])
                     {
                         case "certificate":
-                            var id = CertificateReference(doc, doc.Node(item, "certificate")!, doc.OptionalString(item, "certificate")!, certificates, caCertificates);
-                            var index = certificates.FindIndex(c => c.Id == id);
-                            if (index < 0)
+                            var id = CertificateReference(doc, doc.Node(item, "certificate")!, doc.OptionalString(item, "certificate")!, certificates);
+                            if (!certificates.Contains(id))
                             {
                                 throw doc.Reject(item, $"policies can be attached only to listed certificates; list {id} under certificates");
                             }
 
-                            certificates[index] = certificates[index] with { Policies = [.. certificates[index].Policies.Append(policy).Distinct(StringComparer.Ordinal)] };
+                            certificates.Attach(id, policy);
                             break;
                         case "thingGroup":
                             var groupName = doc.OptionalString(item, "thingGroup")!;
@@ -911,5 +912,47 @@ public static partial class RegistryLoader
         }
 
         private string Arn(string resource) => $"arn:aws:iot:{region}:{account}:{resource}";
+    }
+
+    /// <summary>Listed certificates by ID and by name, so references resolve in constant time whatever the fleet's size.</summary>
+    private sealed class CertificateIndex
+    {
+        private readonly List<CertificateRecord> certificates;
+        private readonly Dictionary<string, int> byId;
+        private readonly Dictionary<string, List<string>> byName = new(StringComparer.Ordinal);
+
+        public CertificateIndex(List<CertificateRecord> certificates, List<CaCertificateRecord> caCertificates)
+        {
+            this.certificates = certificates;
+            byId = new Dictionary<string, int>(certificates.Count, StringComparer.Ordinal);
+            for (var i = 0; i < certificates.Count; i++)
+            {
+                byId[certificates[i].Id] = i;
+                if (certificates[i].Name is { } name)
+                {
+                    (byName.TryGetValue(name, out var ids) ? ids : byName[name] = []).Add(certificates[i].Id);
+                }
+            }
+
+            AutoRegistering = caCertificates.Exists(c => c.AutoRegistration && c.Status == CertificateStatus.Active);
+        }
+
+        /// <summary>True when some ACTIVE CA auto-registers certificates it signed.</summary>
+        public bool AutoRegistering { get; }
+
+        public bool Contains(string id) => byId.ContainsKey(id);
+
+        public List<string> IdsNamed(string name) => byName.TryGetValue(name, out var ids) ? ids : [];
+
+        /// <summary>AttachPolicy: idempotent.</summary>
+        public void Attach(string id, string policy)
+        {
+            var index = byId[id];
+            var record = certificates[index];
+            if (!record.Policies.Contains(policy, StringComparer.Ordinal))
+            {
+                certificates[index] = record with { Policies = [.. record.Policies, policy] };
+            }
+        }
     }
 }
