@@ -41,12 +41,22 @@ public static class PrincipalResolver
                 : Authentication.Fail($"certificate {certificateId} is not registered");
         }
 
-        if (OutsideValidity(record.Certificate, time) is { } invalid)
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = record.Certificate;
+        }
+        catch (CryptographicException ex)
+        {
+            return Authentication.Fail($"registered certificate {certificateId} cannot be parsed: {ex.Message}");
+        }
+
+        if (OutsideValidity(certificate, time) is { } invalid)
         {
             return Authentication.Fail(invalid);
         }
 
-        var principal = snapshot.Cache.Certificates.GetOrAdd(certificateId, static (key, state) => Describe(state.snapshot, key, state.Certificate), (snapshot, record.Certificate));
+        var principal = snapshot.Cache.Certificates.GetOrAdd(certificateId, static (key, state) => Describe(state.snapshot, key, state.certificate), (snapshot, certificate));
         return Subject(snapshot, principal, facts, overrides);
     }
 

@@ -15,12 +15,13 @@ namespace ExtAuthz.Registry;
 /// </summary>
 public static partial class RegistryLoader
 {
-    public static RegistrySnapshot Load(IReadOnlyList<string> directories, long generation = 1, TimeProvider? time = null)
+    /// <param name="previous">The snapshot being replaced, if any: certificates it holds (same DER) are reused rather than parsed again.</param>
+    public static RegistrySnapshot Load(IReadOnlyList<string> directories, long generation = 1, TimeProvider? time = null, RegistrySnapshot? previous = null)
     {
         ArgumentNullException.ThrowIfNull(directories);
         var errors = new List<ConfigError>();
         var (files, fingerprint) = ConfigFiles.Read(directories, errors);
-        var snapshot = new Session(files, errors).Build(generation, (time ?? TimeProvider.System).GetUtcNow(), fingerprint);
+        var snapshot = new Session(files, errors, previous).Build(generation, (time ?? TimeProvider.System).GetUtcNow(), fingerprint);
         return errors.Count > 0 ? throw new ConfigException(errors) : snapshot!;
     }
 
@@ -59,7 +60,7 @@ public static partial class RegistryLoader
 
     private static readonly string[] TopLevelKeys = ["account", "region", "policies", "certificates", "caCertificates", "things", "thingGroups", "policyAttachments", "iam", "cognito"];
 
-    private sealed class Session(IReadOnlyList<ConfigFile> files, List<ConfigError> errors)
+    private sealed class Session(IReadOnlyList<ConfigFile> files, List<ConfigError> errors, RegistrySnapshot? previous)
     {
         private readonly HashSet<ConfigFile> referenced = [];
         private readonly ILookup<string, ConfigFile> byName = files.ToLookup(f => f.Name, StringComparer.Ordinal);
@@ -158,6 +159,13 @@ public static partial class RegistryLoader
             var matches = byName[name].Concat(byPath[name]).Distinct().ToArray();
             return matches.Length == 0 && !name.Contains('/', StringComparison.Ordinal) ? [.. byBaseName[name]] : matches;
         }
+
+        /// <summary>A certificate the previous snapshot holds under this ID (immutable, shared, parsed at most once).</summary>
+        private CertificateData? KnownCertificate(string id) =>
+            previous is null ? null
+            : previous.Certificates.TryGetValue(id, out var device) ? device.Data
+            : previous.CaCertificates.TryGetValue(id, out var ca) ? ca.Data
+            : null;
 
         private static bool IsRegistryDocument(ConfigFile file) =>
             file.Extension is ".yaml" or ".yml" || file.Name.EndsWith(".registry.json", StringComparison.OrdinalIgnoreCase);
@@ -446,7 +454,7 @@ public static partial class RegistryLoader
                     }
 
                     var (pem, pemSource, firstLine) = file is not null ? (file.Text, file.Path, 1) : (InlineText(doc, inline!, "pem"), doc.File, TextLine(inline!));
-                    var certificates = Pem.ReadCertificates(pem, pemSource, firstLine, errors);
+                    var certificates = Pem.ReadCertificates(pem, pemSource, firstLine, errors, KnownCertificate, parseNow: ca);
                     var label = doc.OptionalString(item, "name");
                     if (label is not null && certificates.Count > 1)
                     {
@@ -455,10 +463,10 @@ public static partial class RegistryLoader
 
                     foreach (var certificate in certificates)
                     {
-                        var id = CertificateId(certificate);
-                        if (ca && certificate.Extensions["2.5.29.19"] is not X509BasicConstraintsExtension { CertificateAuthority: true })
+                        var id = certificate.Id;
+                        if (ca && certificate.Certificate.Extensions["2.5.29.19"] is not X509BasicConstraintsExtension { CertificateAuthority: true })
                         {
-                            doc.Report(item, $"certificate {id} ({certificate.Subject}) is not a CA certificate (its basic constraints do not say CA:TRUE)");
+                            doc.Report(item, $"certificate {id} ({certificate.Certificate.Subject}) is not a CA certificate (its basic constraints do not say CA:TRUE)");
                             continue;
                         }
 

@@ -43,27 +43,67 @@ public sealed record IotPolicy(string Name, string Arn, IReadOnlyList<IotPolicyV
     public PolicyDocument Document => Versions.First(v => v.VersionId == DefaultVersionId).Document;
 }
 
+/// <summary>
+/// A certificate's DER and ID, with the parsed form created on first use. Parsing an X.509 certificate
+/// costs about 100 µs, so a fleet of 100,000 is checked structurally when loaded and each certificate
+/// is parsed when a principal first needs it; reloads pass the same instance on, so it is parsed once.
+/// </summary>
+public sealed class CertificateData
+{
+    private readonly Lazy<X509Certificate2> parsed;
+
+    public CertificateData(string id, byte[] der)
+    {
+        Id = id;
+        Der = der;
+        parsed = new Lazy<X509Certificate2>(() => X509CertificateLoader.LoadCertificate(der), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public CertificateData(string id, X509Certificate2 certificate)
+    {
+        Id = id;
+        Der = certificate.RawData;
+        parsed = new Lazy<X509Certificate2>(certificate);
+    }
+
+    /// <summary>The AWS IoT certificate ID: the lowercase hex SHA-256 of the DER.</summary>
+    public string Id { get; }
+
+    public ReadOnlyMemory<byte> Der { get; }
+
+    /// <summary>The parsed certificate (parsed on first use; a structurally valid DER that the platform still refuses throws CryptographicException).</summary>
+    public X509Certificate2 Certificate => parsed.Value;
+}
+
 /// <summary>A device certificate as AWS IoT registers it; the ID is the lowercase hex SHA-256 of the DER.</summary>
 public sealed record CertificateRecord(
     string Id,
     string Arn,
     CertificateStatus Status,
-    X509Certificate2 Certificate,
+    CertificateData Data,
     IReadOnlyList<string> Policies,
     string? Name,
-    ConfigSource Source);
+    ConfigSource Source)
+{
+    /// <summary>The parsed certificate, parsed on first use.</summary>
+    public X509Certificate2 Certificate => Data.Certificate;
+}
 
 /// <summary>A CA certificate; with auto-registration, device certificates it signed are accepted without being listed.</summary>
 public sealed record CaCertificateRecord(
     string Id,
     string Arn,
     CertificateStatus Status,
-    X509Certificate2 Certificate,
+    CertificateData Data,
     bool AutoRegistration,
     CertificateStatus AutoRegisteredStatus,
     IReadOnlyList<string> Policies,
     string? Name,
-    ConfigSource Source);
+    ConfigSource Source)
+{
+    /// <summary>The parsed CA certificate (CA certificates are parsed when loaded).</summary>
+    public X509Certificate2 Certificate => Data.Certificate;
+}
 
 public sealed record ThingRecord(
     string Name,

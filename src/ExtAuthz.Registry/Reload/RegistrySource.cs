@@ -300,7 +300,7 @@ public sealed class RegistrySource : IDisposable, IAsyncDisposable
             ConfigException? error = null;
             try
             {
-                snapshot = RegistryLoader.Load(directories, (previous?.Generation ?? 0) + 1, time);
+                snapshot = RegistryLoader.Load(directories, (previous?.Generation ?? 0) + 1, time, previous);
             }
             catch (ConfigException ex)
             {
