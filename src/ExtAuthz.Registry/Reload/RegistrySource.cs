@@ -511,7 +511,36 @@ public sealed class RegistrySource : IDisposable, IAsyncDisposable
         }
     }
 
-    private void OnFileEvent(object sender, FileSystemEventArgs e) => MarkDirty();
+    private void OnFileEvent(object sender, FileSystemEventArgs e)
+    {
+        if (!IsHiddenWork(e.Name))
+        {
+            MarkDirty();
+        }
+    }
+
+    /// <summary>
+    /// True for events inside hidden entries other than <c>..data</c>: the kubelet writes a whole new
+    /// timestamped folder before it swaps <c>..data</c>, and the loader skips hidden entries, so only the
+    /// swap matters. Reacting to each write would hold the debounce open (and start loads) while a large
+    /// ConfigMap is still being written.
+    /// </summary>
+    private static bool IsHiddenWork(string? relativePath)
+    {
+        if (string.IsNullOrEmpty(relativePath))
+        {
+            return false;
+        }
+
+        var first = relativePath.AsSpan();
+        var separator = first.IndexOf(Path.DirectorySeparatorChar);
+        if (separator >= 0)
+        {
+            first = first[..separator];
+        }
+
+        return first.StartsWith(".") && !first.SequenceEqual("..data");
+    }
 
     private void OnWatcherError(object sender, ErrorEventArgs e)
     {
