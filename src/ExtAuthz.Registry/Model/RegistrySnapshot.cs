@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using ExtAuthz.Registry.Iot;
 
@@ -95,6 +96,21 @@ public sealed class RegistrySnapshot
 
     /// <summary>Principals worked out against this snapshot; it lives and dies with the snapshot.</summary>
     internal PrincipalCache Cache { get; } = new();
+
+    /// <summary>
+    /// A per-snapshot object owned by a higher layer (the identity layer's certificate cache, for
+    /// example): created on first use, one per type <typeparamref name="T"/>, and dropped with the
+    /// snapshot, so a reload starts it afresh. Under contention <paramref name="create"/> may run more
+    /// than once, but only one result is kept and every caller gets that one.
+    /// </summary>
+    public T GetOrAddExtension<T>(Func<RegistrySnapshot, T> create)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        return (T)extensions.GetOrAdd(typeof(T), static (_, state) => state.create(state.snapshot), (create, snapshot: this));
+    }
+
+    private readonly ConcurrentDictionary<Type, object> extensions = new();
 
     /// <summary>Every file the snapshot was built from (paths as read).</summary>
     public IReadOnlyList<string> Files { get; }
