@@ -25,7 +25,19 @@ public static class PrincipalResolver
         }
 
         var id = Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
-        var principal = snapshot.Cache.Certificates.GetOrAdd(id, static (key, state) => Describe(state.snapshot, key, state.certificate), (snapshot, certificate));
+        if (snapshot.Cache.Certificates.TryGetValue(id, out var known))
+        {
+            return Subject(snapshot, known, facts, overrides);
+        }
+
+        // Registered certificates, and unregistered ones a CA accepted, are cached; a refused stranger is
+        // not, so certificates an attacker mints cannot grow the cache.
+        var principal = Describe(snapshot, id, certificate);
+        if (principal.Failure is null || snapshot.Certificates.ContainsKey(id))
+        {
+            principal = snapshot.Cache.Certificates.GetOrAdd(id, principal);
+        }
+
         return Subject(snapshot, principal, facts, overrides);
     }
 
