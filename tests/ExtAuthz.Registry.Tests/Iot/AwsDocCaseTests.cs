@@ -514,24 +514,7 @@ public sealed class AwsDocCaseTests : IDisposable
     private RegistrySnapshot CognitoFleet(string policy, bool attachIotPolicy, IotRegistry? target = null)
     {
         var fleet = target ?? registry;
-        fleet.File("iam/AuthenticatedAccess.json", policy).File("iam/UnauthenticatedAccess.json", policy).Yaml($"""
-            iam:
-              policies:
-                - name: AuthenticatedAccess
-                  file: iam/AuthenticatedAccess.json
-              roles:
-                - name: CognitoAuthenticated
-                  policies: [AuthenticatedAccess]
-                - name: CognitoUnauthenticated
-                  inlinePolicies:
-                    - name: UnauthenticatedAccess
-                      file: iam/UnauthenticatedAccess.json
-            cognito:
-              identityPools:
-                - id: {CognitoAndIamTests.Pool}
-                  authenticatedRole: CognitoAuthenticated
-                  unauthenticatedRole: CognitoUnauthenticated
-            """);
+        CognitoAndIamTests.Pooled(fleet, policy, policy, identityIotPolicy: null);
         if (attachIotPolicy)
         {
             fleet.Policy("DocPolicy", policy).Attach("DocPolicy", "cognitoIdentity", CognitoIdentity);
