@@ -190,11 +190,11 @@ public static class PolicyParser
             }
 
             var actionPath = $"{path}.{action.Value.Key}";
-            var actions = StringList(action.Value.Node, actionPath, allowEmpty: false)
+            var actions = StringList(action.Value.Node, actionPath)
                 .Select(a => CompileAction(a.Text, a.Path, a.Node))
                 .ToArray();
             var resourcePath = $"{path}.{resource.Value.Key}";
-            var resources = StringList(resource.Value.Node, resourcePath, allowEmpty: false)
+            var resources = StringList(resource.Value.Node, resourcePath)
                 .Select(r => CompileResource(r.Text, r.Path, r.Node))
                 .ToArray();
             var conditions = condition is null ? [] : CompileConditions(condition, $"{path}.Condition");
@@ -373,12 +373,31 @@ public static class PolicyParser
         private string NoVariables(string text) =>
             variables && text.Contains("${", StringComparison.Ordinal) ? " (policy variables work only with String, Arn and Bool operators)" : "";
 
-        private List<(string Text, string Path, JsonNode Node)> ConditionValueList(JsonNode node, string path, bool setOperator)
+        private List<(string Text, string Path, JsonNode Node)> ConditionValueList(JsonNode node, string path, bool setOperator) =>
+            Items(node, path, setOperator ? null : "an empty value list matches nothing; only ForAllValues/ForAnyValue take []",
+                item => item.Kind is JsonKind.String or JsonKind.Number or JsonKind.True or JsonKind.False
+                    ? null
+                    : $"a condition value must be a string, number or boolean, not {item.KindName}");
+
+        private List<(string Text, string Path, JsonNode Node)> StringList(JsonNode node, string path)
+        {
+            var element = LastSegment(path);
+            return Items(node, path, $"{element} is empty",
+                item => item.Kind != JsonKind.String ? $"{element} must be a string or an array of strings; found {item.KindName}"
+                    : item.Text!.Length == 0 ? $"{element} has an empty string"
+                    : null);
+        }
+
+        /// <summary>
+        /// A string-or-array element's items with their paths. <paramref name="emptyReason"/> refuses an
+        /// empty array (null allows it); <paramref name="problem"/> names what is wrong with an item, or null.
+        /// </summary>
+        private List<(string Text, string Path, JsonNode Node)> Items(JsonNode node, string path, string? emptyReason, Func<JsonNode, string?> problem)
         {
             var items = node.Kind == JsonKind.Array ? node.Items! : [node];
-            if (items.Count == 0 && !setOperator)
+            if (items.Count == 0 && emptyReason is not null)
             {
-                throw Error(path, node, "an empty value list matches nothing; only ForAllValues/ForAnyValue take []");
+                throw Error(path, node, emptyReason);
             }
 
             if (items.Count > limits.MaxValuesPerElement)
@@ -391,46 +410,12 @@ public static class PolicyParser
             {
                 var item = items[i];
                 var at = node.Kind == JsonKind.Array ? $"{path}[{i}]" : path;
-                if (item.Kind is not (JsonKind.String or JsonKind.Number or JsonKind.True or JsonKind.False))
+                if (problem(item) is { } reason)
                 {
-                    throw Error(at, item, $"a condition value must be a string, number or boolean, not {item.KindName}");
+                    throw Error(at, item, reason);
                 }
 
                 list.Add((item.Text!, at, item));
-            }
-
-            return list;
-        }
-
-        private List<(string Text, string Path, JsonNode Node)> StringList(JsonNode node, string path, bool allowEmpty)
-        {
-            var items = node.Kind == JsonKind.Array ? node.Items! : [node];
-            if (items.Count == 0 && !allowEmpty)
-            {
-                throw Error(path, node, $"{LastSegment(path)} is empty");
-            }
-
-            if (items.Count > limits.MaxValuesPerElement)
-            {
-                throw Error(path, node, $"{items.Count} values; the limit is {limits.MaxValuesPerElement}");
-            }
-
-            var list = new List<(string, string, JsonNode)>(items.Count);
-            for (var i = 0; i < items.Count; i++)
-            {
-                var item = items[i];
-                var at = node.Kind == JsonKind.Array ? $"{path}[{i}]" : path;
-                if (item.Kind != JsonKind.String)
-                {
-                    throw Error(at, item, $"{LastSegment(path)} must be a string or an array of strings; found {item.KindName}");
-                }
-
-                if (item.Text!.Length == 0)
-                {
-                    throw Error(at, item, $"{LastSegment(path)} has an empty string");
-                }
-
-                list.Add((item.Text, at, item));
             }
 
             return list;
