@@ -45,6 +45,12 @@ public static class CertificateVariables
         (new Asn1Tag(TagClass.ContextSpecific, 7), "IPAddress"),
     ];
 
+    /// <summary>The Subject/Issuer attribute names AWS IoT defines (<c>iot:Certificate.Subject.{name}</c>).</summary>
+    public static IReadOnlyList<string> AttributeNames { get; } = Attributes.Select(a => a.Name).ToArray();
+
+    /// <summary>The AlternativeName kinds AWS IoT defines (<c>iot:Certificate.Subject.AlternativeName.{kind}</c>).</summary>
+    public static IReadOnlyList<string> AlternativeNameKinds { get; } = GeneralNameKinds.Select(k => k.Name).ToArray();
+
     /// <summary>Every certificate variable with a value, keyed by its full name (e.g. <c>iot:Certificate.Subject.CommonName</c>).</summary>
     public static Dictionary<string, ContextValue> Extract(X509Certificate2 certificate)
     {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ExtAuthz.Policy;
+using ExtAuthz.Registry.Iot;
 
 namespace ExtAuthz.Registry.Lint;
 
@@ -20,14 +21,6 @@ public static partial class PolicyLinter
 
     /// <summary>AWS's limit of versions of one policy.</summary>
     public const int MaxPolicyVersions = 5;
-
-    private static readonly string[] CertificateAttributes =
-    [
-        "DistinguishedNameQualifier", "Country", "Organization", "OrganizationalUnit", "State", "CommonName", "SerialNumber",
-        "Title", "Surname", "GivenName", "Initials", "Pseudonym", "GenerationQualifier",
-    ];
-
-    private static readonly string[] AlternativeNameKinds = ["RFC822Name", "DNSName", "DirectoryName", "UniformResourceIdentifier", "IPAddress"];
 
     private static readonly HashSet<string> SingleValuedIotKeys = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -238,7 +231,7 @@ public static partial class PolicyLinter
         {
             var alternative = certificate.Groups[2].Success;
             var attribute = certificate.Groups[3].Value;
-            var names = alternative ? AlternativeNameKinds : CertificateAttributes;
+            var names = alternative ? CertificateVariables.AlternativeNameKinds : CertificateVariables.AttributeNames;
             if (!names.Contains(attribute, StringComparer.OrdinalIgnoreCase))
             {
                 return $"AWS IoT has no certificate variable '{attribute}' (it knows {string.Join(", ", names)})";
