@@ -15,7 +15,9 @@ public enum PrincipalKind
 /// <summary>
 /// An authenticated principal on one connection, ready to decide: the policies that apply to it, the
 /// Cognito scope-down (IoT policies attached to an authenticated identity, intersected with the role's
-/// IAM policies for the data-plane actions AWS scopes), and the request context.
+/// IAM policies for the data-plane actions AWS scopes), and the request context. Shadow AWS IoT
+/// policies are left out of what is enforced; when some are attached, <see cref="DecideShadow"/> gives
+/// the decision as it would be with them enforced, for the decision log.
 /// </summary>
 public sealed class AuthorizationSubject
 {
@@ -26,7 +28,7 @@ public sealed class AuthorizationSubject
     };
 
     internal AuthorizationSubject(PrincipalKind kind, string principalId, string principalArn, RegistrySnapshot snapshot,
-        PolicySet policies, PolicySet? scopedBoundary, IRequestContext context, ThingRecord? thing)
+        PolicySet policies, PolicySet? scopedBoundary, PolicySet? shadowPolicies, PolicySet? shadowScopedBoundary, IRequestContext context, ThingRecord? thing)
     {
         Kind = kind;
         PrincipalId = principalId;
@@ -34,6 +36,8 @@ public sealed class AuthorizationSubject
         Snapshot = snapshot;
         Policies = policies;
         ScopedBoundary = scopedBoundary;
+        ShadowPolicies = shadowPolicies;
+        ShadowScopedBoundary = shadowScopedBoundary;
         Context = context;
         Thing = thing;
     }
@@ -48,11 +52,24 @@ public sealed class AuthorizationSubject
     /// <summary>The configuration the subject was resolved against.</summary>
     public RegistrySnapshot Snapshot { get; }
 
-    /// <summary>AWS IoT policies for certificates and thing groups; IAM policies for Cognito and IAM identities.</summary>
+    /// <summary>AWS IoT policies for certificates and thing groups (shadow policies left out); IAM policies for Cognito and IAM identities.</summary>
     public PolicySet Policies { get; }
 
-    /// <summary>For authenticated Cognito identities: the IoT policies attached to the identity (empty when none).</summary>
+    /// <summary>For authenticated Cognito identities: the IoT policies attached to the identity, shadow policies left out (empty when none).</summary>
     public PolicySet? ScopedBoundary { get; }
+
+    /// <summary>Whether a shadow policy is attached to the subject by any route, so that <see cref="DecideShadow"/> has a decision to give.</summary>
+    public bool HasShadowPolicies => ShadowPolicies is not null;
+
+    /// <summary>
+    /// <see cref="Policies"/> as they would be with the subject's shadow policies enforced; null when it
+    /// has none. For a Cognito identity, whose shadow policies can only be in the scope-down, this is
+    /// <see cref="Policies"/> itself.
+    /// </summary>
+    public PolicySet? ShadowPolicies { get; }
+
+    /// <summary>For authenticated Cognito identities with a shadow policy attached: <see cref="ScopedBoundary"/> with it enforced; null otherwise.</summary>
+    public PolicySet? ShadowScopedBoundary { get; }
 
     public IRequestContext Context { get; }
 
@@ -60,15 +77,32 @@ public sealed class AuthorizationSubject
     public ThingRecord? Thing { get; }
 
     /// <summary>The boundary that applies to <paramref name="action"/>, if any.</summary>
-    public PolicySet? BoundaryFor(string action) =>
-        ScopedBoundary is not null && CognitoScopedActions.Contains(action) ? ScopedBoundary : null;
+    public PolicySet? BoundaryFor(string action) => Scoped(ScopedBoundary, action);
 
-    /// <summary>Decides an action on a resource ARN; allocation-free apart from the caller's strings.</summary>
-    public Decision Decide(string action, string resource) =>
-        PolicyEvaluator.Decide(Policies, BoundaryFor(action), new AuthorizationRequest(action, resource, Context));
+    /// <summary>
+    /// Decides an action on a resource ARN; allocation-free apart from the caller's strings.
+    /// <paramref name="context"/> replaces <see cref="Context"/> for a request that adds keys of its own
+    /// (a job ID, say); it should fall back to <see cref="Context"/> for the rest.
+    /// </summary>
+    public Decision Decide(string action, string resource, IRequestContext? context = null) =>
+        PolicyEvaluator.Decide(Policies, BoundaryFor(action), new AuthorizationRequest(action, resource, context ?? Context));
 
-    public Explanation Explain(string action, string resource) =>
-        PolicyEvaluator.Explain(Policies, BoundaryFor(action), new AuthorizationRequest(action, resource, Context));
+    public Explanation Explain(string action, string resource, IRequestContext? context = null) =>
+        PolicyEvaluator.Explain(Policies, BoundaryFor(action), new AuthorizationRequest(action, resource, context ?? Context));
+
+    /// <summary>
+    /// The decision had the subject's shadow policies been enforced, or null when it has none; to log
+    /// beside <see cref="Decide"/>'s, never to answer with. Allocation-free, as <see cref="Decide"/> is.
+    /// </summary>
+    public Decision? DecideShadow(string action, string resource, IRequestContext? context = null) =>
+        ShadowPolicies is null ? null : PolicyEvaluator.Decide(ShadowPolicies, Scoped(ShadowScopedBoundary, action), new AuthorizationRequest(action, resource, context ?? Context));
+
+    /// <summary><see cref="Explain"/> with the subject's shadow policies enforced, or null when it has none.</summary>
+    public Explanation? ExplainShadow(string action, string resource, IRequestContext? context = null) =>
+        ShadowPolicies is null ? null : PolicyEvaluator.Explain(ShadowPolicies, Scoped(ShadowScopedBoundary, action), new AuthorizationRequest(action, resource, context ?? Context));
+
+    private static PolicySet? Scoped(PolicySet? boundary, string action) =>
+        boundary is not null && CognitoScopedActions.Contains(action) ? boundary : null;
 }
 
 /// <summary>The outcome of identifying a principal: a subject, or why it was refused before any policy (an authentication failure).</summary>

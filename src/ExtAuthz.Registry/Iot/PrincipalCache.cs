@@ -5,8 +5,15 @@ using ExtAuthz.Policy;
 namespace ExtAuthz.Registry.Iot;
 
 /// <summary>
+/// The AWS IoT policies a principal gets: <see cref="Enforced"/> leaves shadow policies out;
+/// <see cref="Shadow"/>, present only when some of its policies are shadow, has them in.
+/// </summary>
+internal readonly record struct IotPolicySets(PolicySet Enforced, PolicySet? Shadow);
+
+/// <summary>
 /// What one snapshot knows about a certificate, worked out once: status, attached policies, thing
-/// attachments and certificate variables. Compiled policy sets are kept per resolved thing.
+/// attachments and certificate variables. Compiled policy sets are kept per resolved thing; which
+/// policies are shadow is the snapshot's, so the sets die with it like everything else here.
 /// </summary>
 internal sealed class CertificatePrincipal(
     string id,
@@ -32,7 +39,7 @@ internal sealed class CertificatePrincipal(
 
     public FrozenDictionary<string, ContextValue> Variables => variables;
 
-    public ConcurrentDictionary<string, PolicySet> PolicySets { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, IotPolicySets> PolicySets { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Per-snapshot caches; a snapshot and its caches are dropped together.</summary>

@@ -11,6 +11,8 @@ namespace ExtAuthz.Registry;
 /// what the request context holds. Certificates must be ACTIVE (registered, or signed by an ACTIVE CA
 /// that auto-registers them) or they are refused before any policy. Everything that depends only on the
 /// principal is cached per snapshot, keyed by certificate ID; a connection then costs one small object.
+/// Shadow AWS IoT policies, whatever route attaches them, are kept out of the enforced sets and put in
+/// the subject's shadow sets instead.
 /// </summary>
 public static class PrincipalResolver
 {
@@ -99,17 +101,23 @@ public static class PrincipalResolver
             ["cognito-identity.amazonaws.com:amr"] = (authenticationMethods ?? [authenticated ? "authenticated" : "unauthenticated"]).ToArray(),
             ["aws:PrincipalArn"] = role.Arn,
         };
+        var rolePolicies = PolicySet.Create(role.Policies);
         PolicySet? boundary = null;
+        PolicySet? shadowBoundary = null;
         if (authenticated)
         {
             var attached = snapshot.PoliciesByCognitoIdentity.TryGetValue(identityId, out var names) ? names : [];
-            boundary = IotPolicies(snapshot, Apply(attached, overrides));
+            (boundary, shadowBoundary) = EnforcedAndShadow(snapshot, attached, overrides);
         }
 
         var things = snapshot.ThingsByPrincipal.TryGetValue(identityId, out var attachments) ? attachments : [];
         var (thing, thingValues, isAttached) = ResolveThing(snapshot, things, facts.ClientId);
         var kind = authenticated ? PrincipalKind.CognitoAuthenticated : PrincipalKind.CognitoUnauthenticated;
-        return new Authentication(new AuthorizationSubject(kind, identityId, identityId, snapshot, PolicySet.Create(role.Policies), boundary,
+
+        // A Cognito identity's IoT policies are only its scope-down, so with shadow policies the role's
+        // policies stay as they are and the shadow boundary replaces the enforced one.
+        return new Authentication(new AuthorizationSubject(kind, identityId, identityId, snapshot, rolePolicies, boundary,
+            shadowBoundary is null ? null : rolePolicies, shadowBoundary,
             Context(values.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), thingValues, isAttached, facts, snapshot), thing), null);
     }
 
@@ -125,7 +133,7 @@ public static class PrincipalResolver
         }
 
         var kind = principal.Kind == IamPrincipalKind.Role ? PrincipalKind.IamRole : PrincipalKind.IamUser;
-        return new Authentication(new AuthorizationSubject(kind, principal.Name, principal.Arn, snapshot, PolicySet.Create(principal.Policies), null,
+        return new Authentication(new AuthorizationSubject(kind, principal.Name, principal.Arn, snapshot, PolicySet.Create(principal.Policies), null, null, null,
             Context(values.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), null, null, facts, snapshot), null), null);
     }
 
@@ -139,7 +147,8 @@ public static class PrincipalResolver
         }
 
         var names = snapshot.GroupAndAncestors(groupName).SelectMany(g => g.Policies).Distinct(StringComparer.Ordinal).ToArray();
-        return new Authentication(new AuthorizationSubject(PrincipalKind.ThingGroup, groupName, group.Arn, snapshot, IotPolicies(snapshot, Apply(names, overrides)), null,
+        var sets = EnforcedAndShadow(snapshot, names, overrides);
+        return new Authentication(new AuthorizationSubject(PrincipalKind.ThingGroup, groupName, group.Arn, snapshot, sets.Enforced, null, sets.Shadow, null,
             Context(FrozenDictionary<string, ContextValue>.Empty, null, null, facts, snapshot), null), null);
     }
 
@@ -162,18 +171,12 @@ public static class PrincipalResolver
         }
 
         var (thing, thingValues, isAttached) = ResolveThing(snapshot, principal.Things, facts.ClientId);
-        PolicySet policies;
-        if (overrides is null || overrides.IsEmpty)
-        {
-            policies = principal.PolicySets.GetOrAdd(thing?.Name ?? "", static (_, state) =>
-                IotPolicies(state.snapshot, PolicyNames(state.snapshot, state.principal, state.thing)), (snapshot, principal, thing));
-        }
-        else
-        {
-            policies = IotPolicies(snapshot, Apply(PolicyNames(snapshot, principal, thing), overrides));
-        }
+        var sets = overrides is null || overrides.IsEmpty
+            ? principal.PolicySets.GetOrAdd(thing?.Name ?? "", static (_, state) =>
+                EnforcedAndShadow(state.snapshot, PolicyNames(state.snapshot, state.principal, state.thing), null), (snapshot, principal, thing))
+            : EnforcedAndShadow(snapshot, PolicyNames(snapshot, principal, thing), overrides);
 
-        return new Authentication(new AuthorizationSubject(PrincipalKind.Certificate, principal.Id, principal.Arn, snapshot, policies, null,
+        return new Authentication(new AuthorizationSubject(PrincipalKind.Certificate, principal.Id, principal.Arn, snapshot, sets.Enforced, null, sets.Shadow, null,
             Context(principal.Variables, thingValues, isAttached, facts, snapshot), thing), null);
     }
 
@@ -192,12 +195,31 @@ public static class PrincipalResolver
     private static IEnumerable<string> Apply(IEnumerable<string> names, PolicyOverrides? overrides) =>
         overrides is null ? names : names.Concat(overrides.Add).Distinct(StringComparer.Ordinal).Where(n => !overrides.Skip.Contains(n, StringComparer.Ordinal));
 
-    private static PolicySet IotPolicies(RegistrySnapshot snapshot, IEnumerable<string> names)
+    /// <summary>
+    /// The attached policies with the overrides applied: enforced without the shadow ones, and, when
+    /// some are shadow, all of them as the shadow set. A shadow policy named by <c>policyNamesToAdd</c>
+    /// is enforced, since TestAuthorization is asked to treat it as attached.
+    /// </summary>
+    private static IotPolicySets EnforcedAndShadow(RegistrySnapshot snapshot, IEnumerable<string> attached, PolicyOverrides? overrides)
     {
-        var list = names.ToArray();
-        var key = string.Join('\n', list);
+        var names = Apply(attached, overrides).ToArray();
+        if (!snapshot.HasShadowPolicies)
+        {
+            return new IotPolicySets(IotPolicies(snapshot, names), null);
+        }
+
+        var enforced = Array.FindAll(names, name =>
+            !(snapshot.Policies.TryGetValue(name, out var policy) && policy.Shadow) || (overrides is not null && overrides.Add.Contains(name, StringComparer.Ordinal)));
+        return enforced.Length == names.Length
+            ? new IotPolicySets(IotPolicies(snapshot, names), null)
+            : new IotPolicySets(IotPolicies(snapshot, enforced), IotPolicies(snapshot, names));
+    }
+
+    private static PolicySet IotPolicies(RegistrySnapshot snapshot, string[] names)
+    {
+        var key = string.Join('\n', names);
         return snapshot.Cache.PolicySets.GetOrAdd(key, static (_, state) =>
-            PolicySet.Create(state.list.Where(state.snapshot.Policies.ContainsKey).Select(n => state.snapshot.Policies[n].Document)), (snapshot, list));
+            PolicySet.Create(state.names.Where(state.snapshot.Policies.ContainsKey).Select(n => state.snapshot.Policies[n].Document)), (snapshot, names));
     }
 
     /// <summary>

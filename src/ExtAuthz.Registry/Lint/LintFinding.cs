@@ -87,6 +87,9 @@ public static class LintCodes
 
     /// <summary>Info: a policy defined but attached to nothing.</summary>
     public const string UnattachedPolicy = "unattached-policy";
+
+    /// <summary>Info: an AWS IoT policy in shadow mode (<c>shadow: true</c>): evaluated and logged, never enforced.</summary>
+    public const string ShadowPolicy = "shadow-policy";
 }
 
 /// <summary>The outcome of linting configuration directories: the snapshot when it loaded, and every finding.</summary>

@@ -8,8 +8,9 @@ namespace ExtAuthz.Registry.Lint;
 /// Checks a configuration before it ships: everything loading would refuse (as errors), then what AWS
 /// only finds after deployment (Device Defender's audit) or refuses at its API: overly permissive
 /// statements, MQTT wildcards in policy resources, the deny-subtree pitfall, variables that can never
-/// resolve or are literal for want of a Version, AWS's size and count limits, and unattached policies.
-/// Findings are ordered by file and line; each names its policy and statement. No console I/O.
+/// resolve or are literal for want of a Version, AWS's size and count limits, unattached policies, and
+/// policies left in shadow mode. Findings are ordered by file and line; each names its policy and
+/// statement. No console I/O.
 /// </summary>
 public static partial class PolicyLinter
 {
@@ -27,6 +28,7 @@ public static partial class PolicyLinter
         "iot:ClientId", "iot:DomainName", "iot:CertificateId", "iot:LastWillTopic", "iot:Certificate.SerialNumber",
         "iot:Connection.Thing.ThingName", "iot:Connection.Thing.ThingTypeName", "iot:Connection.Thing.IsAttached",
         "iot:ClientMode", "iot:Delete", "iot:IncludeSocketInformation", "iot:ThingGroupArn", "iot:TunnelDestinationService", "iot:thingArn", "iot:Topic",
+        "iot:JobId",
     };
 
     [GeneratedRegex(@"\$\{([^}]*)\}")]
@@ -77,6 +79,7 @@ public static partial class PolicyLinter
         CheckDenySubtrees(snapshot, policies, findings);
         CheckCounts(snapshot, policies, locator, findings);
         CheckAttachments(snapshot, policies, findings);
+        CheckShadow(snapshot, policies, findings);
         return findings
             .Distinct()
             .OrderBy(f => f.File, StringComparer.Ordinal)
@@ -433,6 +436,23 @@ public static partial class PolicyLinter
             var linted = policies.First(p => ReferenceEquals(p.Document, policy.Document));
             findings.Add(linted.Finding(LintSeverity.Info, LintCodes.UnattachedPolicy, null,
                 "is attached to no IAM user, group or role, so it applies to nobody"));
+        }
+    }
+
+    /// <summary>
+    /// Shadow mode is meant for a rollout, not to stay: a policy left in it silently never protects
+    /// anything, so each one is reported (as info, so that --strict does not fail a deliberate rollout).
+    /// </summary>
+    private static void CheckShadow(RegistrySnapshot snapshot, List<LintedPolicy> policies, List<LintFinding> findings)
+    {
+        foreach (var policy in policies.Where(p => p.Iot && p.IsDefault && snapshot.Policies[p.Name].Shadow))
+        {
+            // Shadow mode covers every version, so the finding names the policy alone, at the version in effect.
+            findings.Add(new LintFinding(LintSeverity.Info, LintCodes.ShadowPolicy, policy.Location.File, policy.Location.LineOf(1),
+                $"policy {policy.Name} is in shadow mode (shadow: true): it is evaluated and its decision logged as shadowDecision, but never enforced; remove 'shadow: true' to enforce it")
+            {
+                Policy = policy.Name,
+            });
         }
     }
 

@@ -299,7 +299,7 @@ public static partial class RegistryLoader
             {
                 Try(() =>
                 {
-                    var item = doc.Mapping(node, "a policy", "name", "file", "document", "versions", "defaultVersion");
+                    var item = doc.Mapping(node, "a policy", "name", "file", "document", "versions", "defaultVersion", "shadow");
                     var name = doc.RequiredString(item, "name", "a policy");
                     if (!PolicyName().IsMatch(name))
                     {
@@ -311,6 +311,7 @@ public static partial class RegistryLoader
                         throw doc.Reject(item, $"policy '{name}' is declared twice");
                     }
 
+                    var shadow = doc.OptionalBool(item, "shadow", false);
                     var versions = new List<IotPolicyVersion>();
                     var versionNodes = doc.Sequence(item, "versions", "versions").ToArray();
                     if (versionNodes.Length > 0)
@@ -361,7 +362,7 @@ public static partial class RegistryLoader
                         throw doc.Reject(doc.Node(item, "defaultVersion")!, $"policy '{name}' has no version '{defaultVersion}' to be the default");
                     }
 
-                    policies[name] = new IotPolicy(name, Arn($"policy/{name}"), versions, defaultVersion);
+                    policies[name] = new IotPolicy(name, Arn($"policy/{name}"), versions, defaultVersion, shadow);
                 });
             }
 

@@ -37,8 +37,13 @@ public static class CertificateStatusNames
 /// <summary>One version of a named AWS IoT policy.</summary>
 public sealed record IotPolicyVersion(string VersionId, PolicyDocument Document, ConfigSource Source);
 
-/// <summary>A named AWS IoT policy with its versions; <see cref="Document"/> is the default version, the one in effect.</summary>
-public sealed record IotPolicy(string Name, string Arn, IReadOnlyList<IotPolicyVersion> Versions, string DefaultVersionId)
+/// <summary>
+/// A named AWS IoT policy with its versions; <see cref="Document"/> is the default version, the one in effect.
+/// A <see cref="Shadow"/> policy (all its versions) is evaluated and logged beside the enforced
+/// decision but never enforced: <see cref="AuthorizationSubject.Policies"/> leaves it out and
+/// <see cref="AuthorizationSubject.DecideShadow"/> puts it in.
+/// </summary>
+public sealed record IotPolicy(string Name, string Arn, IReadOnlyList<IotPolicyVersion> Versions, string DefaultVersionId, bool Shadow = false)
 {
     public PolicyDocument Document => Versions.First(v => v.VersionId == DefaultVersionId).Document;
 }

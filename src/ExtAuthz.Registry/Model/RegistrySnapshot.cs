@@ -35,6 +35,7 @@ public sealed class RegistrySnapshot
         AccountId = accountId;
         Region = region;
         Policies = policies.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
+        HasShadowPolicies = Policies.Values.Any(p => p.Shadow);
         Certificates = certificates.ToFrozenDictionary(c => c.Id, StringComparer.Ordinal);
         CaCertificates = caCertificates.ToFrozenDictionary(c => c.Id, StringComparer.Ordinal);
         Things = things.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
@@ -65,6 +66,9 @@ public sealed class RegistrySnapshot
 
     /// <summary>AWS IoT policies by name.</summary>
     public FrozenDictionary<string, IotPolicy> Policies { get; }
+
+    /// <summary>Whether any AWS IoT policy is in shadow mode; without one, resolving a principal skips the shadow bookkeeping.</summary>
+    internal bool HasShadowPolicies { get; }
 
     /// <summary>Device certificates by certificate ID.</summary>
     public FrozenDictionary<string, CertificateRecord> Certificates { get; }

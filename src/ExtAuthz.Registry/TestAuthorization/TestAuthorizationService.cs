@@ -10,6 +10,9 @@ namespace ExtAuthz.Registry.TestAuthorization;
 /// as the Check service would (certificate status, thing and thing-group policies, Cognito scope-down,
 /// <c>policyNamesToAdd</c>/<c>policyNamesToSkip</c>), then explains each (action, resource) as AWS does.
 /// A principal that cannot authenticate (unknown, not ACTIVE) is an error, not a result.
+/// AWS has no shadow mode, so the answer is the enforced decision and keeps AWS's shape: a shadow
+/// policy attached to the principal is not enforced and is not listed. Naming one in
+/// <c>policyNamesToAdd</c> asks for it to be treated as attached, so for that test it is enforced.
 /// </summary>
 public static partial class TestAuthorizationService
 {

@@ -31,6 +31,7 @@ internal static class LintCommand
           warning  too-many-policies          over 10 policies attached to a certificate or Cognito identity
           warning  too-many-versions          over 5 versions of a policy
           info     unattached-policy          a policy attached to nothing
+          info     shadow-policy              a policy in shadow mode (evaluated and logged, never enforced)
 
         Every version of every AWS IoT policy is checked (a rollback makes an old version current), and
         IAM policies too; deny-subtree and unattached-policy look at the default versions.

@@ -73,6 +73,7 @@ internal sealed class FixedTime(DateTimeOffset now) : TimeProvider
 internal sealed class IotRegistry : IDisposable
 {
     private readonly TempConfigDirectory directory = new();
+    private readonly List<string> policies = [];
     private readonly List<string> certificates = [];
     private readonly List<string> caCertificates = [];
     private readonly List<string> thingGroups = [];
@@ -86,6 +87,17 @@ internal sealed class IotRegistry : IDisposable
     public IotRegistry Policy(string name, string json)
     {
         directory.Write(name + ".json", json);
+        return this;
+    }
+
+    /// <summary>
+    /// A shadow AWS IoT policy: Name.json, declared under 'policies' with 'shadow: true'. <see cref="Clear"/>
+    /// forgets the declaration but not the file, which then makes an ordinary (enforced) policy.
+    /// </summary>
+    public IotRegistry ShadowPolicy(string name, string json)
+    {
+        directory.Write(name + ".json", json);
+        policies.Add($"  - name: {name}\n    file: {name}.json\n    shadow: true");
         return this;
     }
 
@@ -179,6 +191,7 @@ internal sealed class IotRegistry : IDisposable
     /// <summary>Forgets every declaration (not the files), to describe a new fleet in the same directory.</summary>
     public IotRegistry Clear()
     {
+        policies.Clear();
         certificates.Clear();
         caCertificates.Clear();
         thingGroups.Clear();
@@ -191,6 +204,7 @@ internal sealed class IotRegistry : IDisposable
     public RegistrySnapshot Load(long generation = 1)
     {
         var yaml = new StringBuilder($"account: \"{Aws.Account}\"\nregion: {Aws.Region}\n");
+        Section(yaml, "policies", policies);
         Section(yaml, "certificates", certificates);
         Section(yaml, "caCertificates", caCertificates);
         Section(yaml, "thingGroups", thingGroups);
@@ -264,6 +278,29 @@ internal static class Expect
         Assert.Equal(expected, subject.Explain(action, resource).Decision);
         return decision;
     }
+
+    /// <summary>The shadow decision (the subject must have shadow policies), checked against its explanation.</summary>
+    public static Decision Shadow(AuthorizationSubject subject, string action, string resource, DecisionKind expected)
+    {
+        var decision = subject.DecideShadow(action, resource);
+        Assert.True(decision is not null, $"{action} on {resource}: the subject has no shadow policies");
+        Assert.True(decision.Value.Kind == expected, $"{action} on {resource}: expected a shadow {expected.ToAwsString()}, got {decision.Value.Kind.ToAwsString()}");
+        Assert.Equal(expected, subject.ExplainShadow(action, resource)?.Decision);
+        return decision.Value;
+    }
+
+    /// <summary>No shadow policy reaches the subject: nothing to decide in shadow.</summary>
+    public static void NoShadow(AuthorizationSubject subject, string action, string resource)
+    {
+        Assert.False(subject.HasShadowPolicies);
+        Assert.Null(subject.ShadowPolicies);
+        Assert.Null(subject.ShadowScopedBoundary);
+        Assert.Null(subject.DecideShadow(action, resource));
+        Assert.Null(subject.ExplainShadow(action, resource));
+    }
+
+    /// <summary>The names of a policy set's policies, in order.</summary>
+    public static string[] Names(PolicySet? set) => Assert.IsType<PolicySet>(set).Policies.Select(p => p.Name).ToArray();
 
     /// <summary>The policy whose statement decided, for an allow or explicit deny.</summary>
     public static string DecidingPolicy(Decision decision) => Assert.IsType<Statement>(decision.DecidingStatement).Policy.Name;

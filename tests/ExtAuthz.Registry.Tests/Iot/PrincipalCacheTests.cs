@@ -1,3 +1,4 @@
+using ExtAuthz.Policy;
 using ExtAuthz.Registry.Tests.Support;
 
 namespace ExtAuthz.Registry.Tests.Iot;
@@ -91,6 +92,44 @@ public sealed class PrincipalCacheTests : IDisposable
         // Readers still holding an older snapshot keep that snapshot's answers.
         Expect.Allowed(Expect.Accepted(PrincipalResolver.ForCertificate(first, device, facts)), "iot:Publish", Aws.Topic("old"));
         Expect.Allowed(Expect.Accepted(PrincipalResolver.ForCertificate(second, device, facts)), "iot:Publish", Aws.Topic("new"));
+    }
+
+    [Fact]
+    public void A_reload_that_moves_a_policy_in_or_out_of_shadow_mode_changes_what_is_enforced()
+    {
+        var device = TestPki.CreateDevice("CN=sensor-1");
+        var id = TestPki.AwsCertificateId(device);
+        var facts = new ConnectionFacts { ClientId = "sensor-1" };
+        var firmware = Aws.Topic("firmware/v2");
+        var lockdown = Aws.Policy(Aws.Deny("iot:Publish", Aws.Topic("firmware/*")));
+        registry.Policy("Base", Aws.Policy(Aws.Allow("iot:Publish", Aws.Topic("*"))))
+            .ShadowPolicy("Lockdown", lockdown)
+            .Certificate("sensor-1", device, "ACTIVE", "Base", "Lockdown");
+        var first = registry.Load(generation: 1);
+        var shadowed = Expect.Accepted(PrincipalResolver.ForCertificate(first, device, facts));
+        Expect.Allowed(shadowed, "iot:Publish", firmware);
+        Expect.Shadow(shadowed, "iot:Publish", firmware, DecisionKind.ExplicitDeny);
+
+        // Reload: the declaration goes and Lockdown.json, now unreferenced, makes an ordinary policy.
+        registry.Clear().Certificate("sensor-1", device, "ACTIVE", "Base", "Lockdown");
+        var second = registry.Load(generation: 2);
+        foreach (var enforced in new[] { PrincipalResolver.ForCertificate(second, device, facts), PrincipalResolver.ForCertificateId(second, id, facts) })
+        {
+            var subject = Expect.Accepted(enforced);
+            Assert.Equal("Lockdown", Expect.DecidingPolicy(Expect.ExplicitDeny(subject, "iot:Publish", firmware)));
+            Expect.NoShadow(subject, "iot:Publish", firmware);
+        }
+
+        // Reload: back in shadow mode.
+        registry.Clear().ShadowPolicy("Lockdown", lockdown).Certificate("sensor-1", device, "ACTIVE", "Base", "Lockdown");
+        var third = registry.Load(generation: 3);
+        var again = Expect.Accepted(PrincipalResolver.ForCertificateId(third, id, facts));
+        Expect.Allowed(again, "iot:Publish", firmware);
+        Expect.Shadow(again, "iot:Publish", firmware, DecisionKind.ExplicitDeny);
+
+        // Readers still holding an older snapshot keep that snapshot's answers.
+        Expect.Allowed(Expect.Accepted(PrincipalResolver.ForCertificate(first, device, facts)), "iot:Publish", firmware);
+        Expect.ExplicitDeny(Expect.Accepted(PrincipalResolver.ForCertificate(second, device, facts)), "iot:Publish", firmware);
     }
 
     [Fact]

@@ -414,6 +414,38 @@ public sealed class PolicyLinterTests : IDisposable
     }
 
     [Fact]
+    public void Policies_in_shadow_mode_are_info_naming_the_policy_once_whatever_its_versions()
+    {
+        directory.Write("Trial.json", Document(Statement("Deny", "iot:Publish", $"{Arn}topic/firmware/*")));
+
+        var report = Lint(Document(Statement("Allow", "iot:Publish", $"{Arn}topic/a")), """
+            policies:
+              - name: Trial
+                shadow: true
+                versions:
+                  - id: "1"
+                    document: '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iot:Publish", "Resource": "*"}]}'
+                  - id: "2"
+                    file: Trial.json
+              - name: Enforced
+                shadow: false
+                file: Trial.json
+            thingGroups:
+              - name: g
+                policies: [Trial, Enforced]
+            """);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(LintCodes.ShadowPolicy, finding.Code);
+        Assert.Equal(LintSeverity.Info, finding.Severity);
+        Assert.Equal("Trial", finding.Policy);
+        Assert.Null(finding.Version);
+        Assert.Equal(directory["Trial.json"], finding.File);
+        Assert.StartsWith("policy Trial is in shadow mode", finding.Message, StringComparison.Ordinal);
+        Assert.Equal(0, report.Errors + report.Warnings);
+    }
+
+    [Fact]
     public void Every_version_is_checked_and_inline_versions_point_into_the_registry_file()
     {
         var report = Lint(Document(Statement("Allow", "iot:Publish", $"{Arn}topic/a")), """

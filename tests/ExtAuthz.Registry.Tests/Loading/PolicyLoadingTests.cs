@@ -55,6 +55,68 @@ public sealed class PolicyLoadingTests : IDisposable
     }
 
     [Fact]
+    public void Shadow_is_false_unless_declared_true_and_covers_every_version()
+    {
+        dir.Write("p.json", PolicyJson());
+        dir.Write("Loose.json", PolicyJson());
+        dir.Write("registry.yaml", Header + """
+            policies:
+              - name: Trial
+                shadow: true
+                versions:
+                  - id: "1"
+                    file: p.json
+                  - id: "2"
+                    document: '{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "iot:*", "Resource": "*"}}'
+              - name: Enforced
+                file: p.json
+                shadow: false
+              - name: Plain
+                file: p.json
+            """);
+
+        var policies = Load(dir).Policies;
+
+        Assert.True(policies["Trial"].Shadow);
+        Assert.Equal(2, policies["Trial"].Versions.Count);
+        Assert.False(policies["Enforced"].Shadow);
+        Assert.False(policies["Plain"].Shadow);
+        Assert.False(policies["Loose"].Shadow);
+    }
+
+    [Fact]
+    public void A_shadow_value_that_is_not_true_or_false_is_refused_where_it_is_written()
+    {
+        dir.Write("p.json", PolicyJson());
+        dir.Write("registry.yaml", Header + """
+            policies:
+              - name: Word
+                file: p.json
+                shadow: yes
+              - name: List
+                file: p.json
+                shadow: [true]
+              - name: Cased
+                file: p.json
+                Shadow: true
+            iam:
+              policies:
+                - name: RoleAccess
+                  file: p.json
+                  shadow: true
+            """);
+
+        var errors = Refuse(dir);
+
+        Assert.Equal(4, errors.Count);
+        var file = dir["registry.yaml"];
+        Has(errors, file, 6, "'shadow' must be true or false, not 'yes'", column: 13);
+        Has(errors, file, 9, "'shadow' must be a single value, not a list or mapping", column: 13);
+        Has(errors, file, 12, "unknown key 'Shadow' in a policy (keys are case-sensitive: 'shadow')", column: 5);
+        Has(errors, file, 17, "unknown key 'shadow' in an IAM policy", column: 7);
+    }
+
+    [Fact]
     public void Version_rules_are_enforced()
     {
         dir.Write("p.json", PolicyJson());
