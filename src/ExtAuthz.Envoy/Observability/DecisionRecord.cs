@@ -36,6 +36,7 @@ public sealed record DecisionRecord
 
     public string? CertificateId { get; init; }
 
+    /// <summary>The things attached to the principal, comma-separated (the one the request resolved, when it resolved one).</summary>
     public string? Thing { get; init; }
 
     /// <summary>The IAM action decided (the first denied one when an operation needs several); null when none was reached.</summary>

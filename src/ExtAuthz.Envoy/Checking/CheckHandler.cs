@@ -1,0 +1,365 @@
+using System.Diagnostics;
+using Envoy.Service.Auth.V3;
+using ExtAuthz.Envoy.DataPlane;
+using ExtAuthz.Envoy.Observability;
+using ExtAuthz.Identity;
+using ExtAuthz.Policy;
+using ExtAuthz.Registry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ExtAuthz.Envoy.Checking;
+
+/// <summary>
+/// The Check itself, apart from gRPC: a CheckRequest as Envoy builds it becomes identity, then
+/// (actions, resources, context), then a decision, then a CheckResponse. Reads the configuration
+/// snapshot in effect without locks; never throws (a bug is answered as a deny with status 500 and
+/// logged); every decision is handed to <see cref="DecisionObserved"/> (the decision log and the metrics).
+/// </summary>
+public sealed partial class CheckHandler
+{
+    private const string XfccHeader = "x-forwarded-client-cert";
+    private const string WebSocketUpgrade = "WebSocketUpgrade";
+
+    private readonly Func<RegistrySnapshot?> snapshots;
+    private readonly CheckHandlerOptions options;
+    private readonly Action<DecisionRecord>? observe;
+    private readonly ILogger logger;
+    private readonly DecisionIds ids = new();
+
+    public CheckHandler(Func<RegistrySnapshot?> snapshots, CheckHandlerOptions? options = null, Action<DecisionRecord>? decisionObserved = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshots);
+        this.snapshots = snapshots;
+        this.options = options ?? new CheckHandlerOptions();
+        observe = decisionObserved;
+        this.logger = logger ?? NullLogger.Instance;
+    }
+
+    public CheckHandlerOptions Options => options;
+
+    /// <summary>Decides one CheckRequest and answers it; never throws.</summary>
+    public CheckResponse Check(CheckRequest? request)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = new CheckOutcome(ids.Next());
+        try
+        {
+            Decide(request, outcome);
+        }
+#pragma warning disable CA1031 // A Check must answer whatever goes wrong; the bug is logged and the request denied.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogCheckFailed(logger, ex, outcome.DecisionId);
+            outcome.Failed($"internal error while deciding (decision {outcome.DecisionId}); the request is denied");
+        }
+
+        var response = CheckAnswers.Build(outcome, options.DryRun);
+        observe?.Invoke(Record(outcome, Stopwatch.GetElapsedTime(started)));
+        return response;
+    }
+
+    private void Decide(CheckRequest? request, CheckOutcome outcome)
+    {
+        var attributes = request?.Attributes;
+        var http = attributes?.Request?.Http;
+        outcome.Network = attributes is not null && http is null;
+        if (attributes is null)
+        {
+            outcome.Invalid("the CheckRequest has no attributes (Envoy always sends them)");
+            return;
+        }
+
+        if (!TryListener(attributes, http, outcome))
+        {
+            return;
+        }
+
+        outcome.Operation = outcome.Network ? "Connection" : "Unknown";
+        var snapshot = snapshots();
+        if (snapshot is null)
+        {
+            outcome.Unavailable("no configuration has loaded yet; every request is refused until one does");
+            return;
+        }
+
+        outcome.Generation = snapshot.Generation;
+        if (attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) && plane != ContextExtensionKeys.DataPlane)
+        {
+            if (plane == ContextExtensionKeys.ControlPlane)
+            {
+                outcome.NotFound("this route is marked plane=control; only AWS IoT data-plane operations are authorized by this service");
+            }
+            else
+            {
+                outcome.Invalid($"the route's context extension plane=\"{plane}\" is neither \"data\" nor \"control\" (a mistake in the Envoy configuration)");
+            }
+
+            return;
+        }
+
+        var facts = new ConnectionFacts
+        {
+            SourceIp = EnvoyAttributes.SourceIp(attributes),
+            DomainName = EnvoyAttributes.DomainName(attributes, http),
+        };
+
+        var identity = Authenticate(snapshot, attributes, http, facts, outcome.Listener);
+        outcome.CertificateId = identity.CredentialId;
+        if (!identity.Succeeded)
+        {
+            outcome.Unauthenticated(identity.FailureReason ?? "the credentials were refused");
+            return;
+        }
+
+        var subject = identity.Subject!;
+        outcome.Subject = subject;
+        outcome.Things = AttachedThings(subject);
+        if (outcome.Network)
+        {
+            // 8883: the connection is let through with its principal; the MQTT gate checks each packet.
+            outcome.Allow($"{Describe(subject)} is registered and ACTIVE; each MQTT packet is checked by the MQTT gate");
+            return;
+        }
+
+        DecideHttp(http!, attributes, facts, subject, outcome);
+    }
+
+    private bool TryListener(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, CheckOutcome outcome)
+    {
+        if (attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Port, out var port))
+        {
+            if (!uint.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                || ListenerNames.FromPort(number) is not { } named)
+            {
+                outcome.Invalid($"the route's context extension port=\"{port}\" is not 8883, 443 or 8443 (a mistake in the Envoy configuration)");
+                return false;
+            }
+
+            outcome.Listener = named;
+        }
+        else
+        {
+            outcome.Listener = http is null ? Listener.Mqtt
+                : EnvoyAttributes.DestinationPort(attributes) is { } destination && ListenerNames.FromPort(destination) is { } byPort ? byPort
+                : Listener.Mtls;
+        }
+
+        if (http is null && outcome.Listener != Listener.Mqtt)
+        {
+            outcome.Invalid($"a connection check (no HTTP request) arrived for the {outcome.Listener.Name()} listener; only 8883 uses Envoy's network ext_authz filter");
+            return false;
+        }
+
+        if (http is not null && outcome.Listener == Listener.Mqtt)
+        {
+            outcome.Invalid("an HTTP check arrived for the 8883 MQTT listener, which Envoy checks per connection with the network ext_authz filter");
+            return false;
+        }
+
+        return true;
+    }
+
+    private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ConnectionFacts facts, Listener listener)
+    {
+        var certificate = attributes.Source?.Certificate;
+        if (!string.IsNullOrEmpty(certificate))
+        {
+            return X509CertificateIdentity.FromEnvoyCertificate(snapshot, certificate, facts, options.Time);
+        }
+
+        if (http is not null)
+        {
+            var forwarded = EnvoyAttributes.Header(http, XfccHeader, out var count, out var invalidUtf8);
+            if (forwarded is not null)
+            {
+                if (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Xfcc, out var trust) || trust != ContextExtensionKeys.XfccTrusted)
+                {
+                    return IdentityResult.Fail(IdentityFailure.Missing,
+                        "no client certificate, and the x-forwarded-client-cert header is not trusted on this route (set the context extension xfcc: trusted where Envoy writes it with forward_client_cert_details: SANITIZE_SET)");
+                }
+
+                if (count > 1 || invalidUtf8)
+                {
+                    return IdentityResult.Fail(IdentityFailure.Malformed, count > 1
+                        ? $"{count} x-forwarded-client-cert headers; SANITIZE_SET writes exactly one"
+                        : "the x-forwarded-client-cert header is not valid UTF-8");
+                }
+
+                return X509CertificateIdentity.FromForwardedClientCert(snapshot, forwarded, facts, options.Time);
+            }
+        }
+
+        var principal = attributes.Source?.Principal;
+        if (!string.IsNullOrEmpty(principal))
+        {
+            return IdentityResult.Fail(IdentityFailure.Missing,
+                $"Envoy sent the client's principal ({principal}) but not its certificate: set include_peer_certificate: true on the ext_authz filter");
+        }
+
+        return IdentityResult.Fail(IdentityFailure.Missing, listener == Listener.Https
+            ? "no credentials: the https listener needs a client certificate (Cognito and SigV4 credentials are not accepted by this version)"
+            : "no client certificate was presented (the listener must require one, and the ext_authz filter must set include_peer_certificate: true)");
+    }
+
+    private void DecideHttp(AttributeContext.Types.HttpRequest http, AttributeContext attributes, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
+    {
+        var method = !string.IsNullOrEmpty(http.Method) ? http.Method : EnvoyAttributes.Header(http, ":method", out _, out _);
+        var path = !string.IsNullOrEmpty(http.Path) ? http.Path : EnvoyAttributes.Header(http, ":path", out _, out _);
+        if (string.IsNullOrEmpty(method) || string.IsNullOrEmpty(path))
+        {
+            outcome.Invalid(string.IsNullOrEmpty(method) ? "the HTTP request has no method" : "the HTTP request has no path");
+            return;
+        }
+
+        if (path.Length > options.MaxPathLength)
+        {
+            outcome.Invalid($"the request path is {path.Length} characters long; at most {options.MaxPathLength} are accepted", 414);
+            return;
+        }
+
+        var route = HttpDataPlane.Match(method, path);
+        if (!route.IsOperation)
+        {
+            outcome.Operation = "Unknown";
+            if (route.HttpStatus == 400)
+            {
+                outcome.Invalid(route.Reason!);
+            }
+            else
+            {
+                outcome.NotFound(route.Reason!, route.HttpStatus);
+            }
+
+            return;
+        }
+
+        outcome.Operation = route.Operation;
+        if (route.Operation == WebSocketUpgrade)
+        {
+            Upgrade(http, facts, subject, outcome);
+            return;
+        }
+
+        // The jobs API's job ID is a condition key (iot:JobId) of the request, not of the principal.
+        var context = route.JobId is { } jobId ? new RequestKeyContext(subject.Context, "iot:JobId", jobId) : null;
+        Statement? firstAllow = null;
+        foreach (var permission in route.Permissions)
+        {
+            var resource = permission.Resource == "*" ? "*" : subject.Snapshot.IotArn(permission.Resource);
+            var decision = subject.Decide(permission.Action, resource, context);
+            if (subject.HasShadowPolicies && outcome.ShadowDecision is null or Decisions.Allowed)
+            {
+                var shadow = subject.DecideShadow(permission.Action, resource, context)!.Value;
+                outcome.ShadowDecision = Decisions.Of(shadow.Kind);
+                outcome.ShadowStatement = shadow.DecidingStatement;
+            }
+
+            if (!decision.IsAllowed)
+            {
+                // The first permission refused is the one the client needs to know about.
+                outcome.Action = permission.Action;
+                outcome.Resource = resource;
+                outcome.DecidingStatement = decision.DecidingStatement;
+                outcome.Deny(decision.Kind, DenyReason(subject, permission.Action, resource, decision, context));
+                return;
+            }
+
+            if (firstAllow is null)
+            {
+                outcome.Action = permission.Action;
+                outcome.Resource = resource;
+                firstAllow = decision.DecidingStatement;
+            }
+        }
+
+        outcome.DecidingStatement = firstAllow;
+        outcome.Allow($"allowed by policy {firstAllow!.Policy.Name}, statement {CheckAnswers.StatementLabel(firstAllow)}");
+    }
+
+    private void Upgrade(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
+    {
+        var upgrade = EnvoyAttributes.Header(http, "upgrade", out _, out _);
+        if (upgrade is null || !upgrade.Split(',').Any(token => token.Trim().Equals("websocket", StringComparison.OrdinalIgnoreCase)))
+        {
+            outcome.Invalid("GET /mqtt is the MQTT-over-WebSocket upgrade, and this request has no upgrade: websocket header");
+            return;
+        }
+
+        if (options.Sessions is null)
+        {
+            outcome.NotFound("MQTT over WebSocket is not enabled on this service (no session key for the MQTT gate)");
+            return;
+        }
+
+        outcome.SessionHandle = options.Sessions.Issue(subject.Kind.ToString(), subject.PrincipalId, facts.SourceIp, facts.DomainName);
+        outcome.Allow($"{Describe(subject)} may open an MQTT-over-WebSocket session; iot:Connect and each packet are checked by the MQTT gate");
+    }
+
+    private static string DenyReason(AuthorizationSubject subject, string action, string resource, Decision decision, IRequestContext? context)
+    {
+        if (decision.Kind == DecisionKind.ExplicitDeny)
+        {
+            var statement = decision.DecidingStatement!;
+            return $"{action} on {resource} is explicitly denied to {Describe(subject)} by policy {statement.Policy.Name}, statement {CheckAnswers.StatementLabel(statement)}";
+        }
+
+        var reason = $"no policy of {Describe(subject)} allows {action} on {resource}";
+        var missing = subject.Explain(action, resource, context).MissingContextValues;
+        return missing.Count == 0 ? reason : $"{reason} (the policies need {string.Join(", ", missing)}, which this request does not have)";
+    }
+
+    private static string Describe(AuthorizationSubject subject) => subject.Kind switch
+    {
+        PrincipalKind.Certificate => $"certificate {subject.PrincipalId}",
+        _ => $"{subject.Kind} {subject.PrincipalId}",
+    };
+
+    /// <summary>
+    /// The thing the request resolved (MQTT, by client ID), else every thing attached to the principal:
+    /// over HTTP and on 8883's connection check there is no client ID, yet upstreams and the access log
+    /// want to know which device this is.
+    /// </summary>
+    private static string? AttachedThings(AuthorizationSubject subject)
+    {
+        if (subject.Thing is { } resolved)
+        {
+            return resolved.Name;
+        }
+
+        if (!subject.Snapshot.ThingsByPrincipal.TryGetValue(subject.PrincipalId, out var attachments) || attachments.Count == 0)
+        {
+            return null;
+        }
+
+        return attachments.Count == 1 ? attachments[0].Thing.Name : string.Join(',', attachments.Select(a => a.Thing.Name));
+    }
+
+    private DecisionRecord Record(CheckOutcome outcome, TimeSpan elapsed) => new()
+    {
+        Time = options.Time.GetUtcNow(),
+        DecisionId = outcome.DecisionId,
+        Listener = outcome.Listener.Name(),
+        Operation = outcome.Operation,
+        Decision = outcome.Decision,
+        Enforced = !options.DryRun || outcome.IsAllowed,
+        PrincipalKind = outcome.Subject?.Kind.ToString(),
+        Principal = outcome.Subject?.PrincipalId ?? outcome.CertificateId,
+        CertificateId = outcome.CertificateId,
+        Thing = outcome.Things,
+        Action = outcome.Action,
+        Resource = outcome.Resource,
+        Policy = outcome.DecidingStatement?.Policy.Name,
+        Statement = CheckAnswers.StatementLabel(outcome.DecidingStatement),
+        Reason = outcome.Reason,
+        ShadowDecision = outcome.ShadowDecision,
+        ShadowPolicy = outcome.ShadowStatement?.Policy.Name,
+        ShadowStatement = CheckAnswers.StatementLabel(outcome.ShadowStatement),
+        Generation = outcome.Generation,
+        LatencyMicroseconds = elapsed.TotalMicroseconds,
+    };
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Check {DecisionId} failed; the request was denied")]
+    private static partial void LogCheckFailed(ILogger logger, Exception exception, string decisionId);
+}
