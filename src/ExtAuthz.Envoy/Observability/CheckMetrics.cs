@@ -137,16 +137,20 @@ public sealed class CheckMetrics
                 logWriteErrors.IncTo(decisionLog.WriteErrors);
             }
 
-            if (status?.Invoke() is { } current)
+            var snapshotInEffect = snapshot?.Invoke();
+            var current = status?.Invoke();
+
+            // The snapshot in effect names the generation; a fixed configuration (no reload status) has one too.
+            generation.Set(snapshotInEffect?.Generation ?? current?.Generation ?? 0);
+            if (current is not null)
             {
-                generation.Set(current.Generation);
                 reloadAttempts.IncTo(current.AttemptCount);
                 reloads.IncTo(current.ReloadCount);
                 reloadRefusals.IncTo(current.RefusedCount);
                 refusing.Set(current.Refusing ? 1 : 0);
             }
 
-            ReadCertificateCache(snapshot?.Invoke());
+            ReadCertificateCache(snapshotInEffect);
         }
     }
 

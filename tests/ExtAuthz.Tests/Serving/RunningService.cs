@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Sockets;
+using Envoy.Service.Auth.V3;
+using ExtAuthz.Serving;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+
+namespace ExtAuthz.Tests.Serving;
+
+/// <summary>
+/// The real service (<see cref="ServiceHost"/>), started either in process on ASP.NET Core's TestServer
+/// (the machinery WebApplicationFactory uses) or on Kestrel over loopback, with a gRPC client and an
+/// admin HTTP client pointed at it.
+/// </summary>
+internal sealed class RunningService : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly GrpcChannel channel;
+
+    private RunningService(WebApplication app, GrpcChannel channel, HttpClient admin)
+    {
+        this.app = app;
+        this.channel = channel;
+        Admin = admin;
+        Client = new global::Envoy.Service.Auth.V3.Authorization.AuthorizationClient(channel);
+    }
+
+    public global::Envoy.Service.Auth.V3.Authorization.AuthorizationClient Client { get; }
+
+    public GrpcChannel Channel => channel;
+
+    /// <summary>The admin endpoint (on TestServer, the same server: there is only one).</summary>
+    public HttpClient Admin { get; }
+
+    public Uri? GrpcAddress { get; private init; }
+
+    public IServiceProvider Services => app.Services;
+
+    /// <summary>In process, on TestServer.</summary>
+    public static async Task<RunningService> InProcessAsync(ServeOptions options)
+    {
+        var app = ServiceHost.Build(options, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync();
+        var server = app.GetTestServer();
+        var channel = GrpcChannel.ForAddress(server.BaseAddress, new GrpcChannelOptions { HttpHandler = server.CreateHandler() });
+        return new RunningService(app, channel, server.CreateClient());
+    }
+
+    /// <summary>On Kestrel, gRPC and admin each on a free loopback port.</summary>
+    public static async Task<RunningService> OnLoopbackAsync(ServeOptions options)
+    {
+        options.Listen = new IPEndPoint(IPAddress.Loopback, FreePort());
+        options.Admin = new IPEndPoint(IPAddress.Loopback, FreePort());
+        var app = ServiceHost.Build(options);
+        await app.StartAsync();
+        var grpc = new Uri($"http://{options.Listen}");
+        var channel = GrpcChannel.ForAddress(grpc);
+        return new RunningService(app, channel, new HttpClient { BaseAddress = new Uri($"http://{options.Admin}") }) { GrpcAddress = grpc };
+    }
+
+    /// <summary>On Kestrel, gRPC on a Unix domain socket.</summary>
+    public static async Task<RunningService> OnUnixSocketAsync(ServeOptions options, string socketPath)
+    {
+        options.UnixSocket = socketPath;
+        options.Listen = null;
+        options.Admin = null;
+        var app = ServiceHost.Build(options);
+        await app.StartAsync();
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler });
+        return new RunningService(app, channel, new HttpClient());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        channel.Dispose();
+        Admin.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
