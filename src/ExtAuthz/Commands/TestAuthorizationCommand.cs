@@ -62,21 +62,10 @@ internal static class TestAuthorizationCommand
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        if (args is ["--help" or "-h"])
+        var (options, exit) = await CommandLine.ParseAsync(args, Name, Help, Options.Parse, stdout, stderr).ConfigureAwait(false);
+        if (options is null)
         {
-            await stdout.WriteLineAsync(Help).ConfigureAwait(false);
-            return Cli.ExitOk;
-        }
-
-        Options options;
-        try
-        {
-            options = Options.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await stderr.WriteLineAsync($"{Name}: {ex.Message}\n\n{Help}").ConfigureAwait(false);
-            return Cli.ExitUsage;
+            return exit;
         }
 
         TestAuthorizationRequest request;
