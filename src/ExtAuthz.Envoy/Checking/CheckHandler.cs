@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Envoy.Service.Auth.V3;
+using ExtAuthz.Envoy.ControlPlane;
 using ExtAuthz.Envoy.DataPlane;
 using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Identity;
@@ -85,18 +86,18 @@ public sealed partial class CheckHandler
         }
 
         outcome.Generation = snapshot.Generation;
+        var controlPlane = false;
         if (attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) && plane != ContextExtensionKeys.DataPlane)
         {
-            if (plane == ContextExtensionKeys.ControlPlane)
+            if (plane != ContextExtensionKeys.ControlPlane || outcome.Network)
             {
-                outcome.NotFound("this route is marked plane=control; only AWS IoT data-plane operations are authorized by this service");
-            }
-            else
-            {
-                outcome.Invalid($"the route's context extension plane=\"{plane}\" is neither \"data\" nor \"control\" (a mistake in the Envoy configuration)");
+                outcome.Invalid(outcome.Network
+                    ? "a connection check (no HTTP request) carries the context extension plane; only HTTP routes have a plane"
+                    : $"the route's context extension plane=\"{plane}\" is neither \"data\" nor \"control\" (a mistake in the Envoy configuration)");
+                return;
             }
 
-            return;
+            controlPlane = true;
         }
 
         var facts = new ConnectionFacts
@@ -123,7 +124,13 @@ public sealed partial class CheckHandler
             return;
         }
 
-        DecideHttp(http!, attributes, facts, subject, outcome);
+        if (controlPlane)
+        {
+            DecideControlPlane(http!, subject, outcome);
+            return;
+        }
+
+        DecideHttp(http!, facts, subject, outcome);
     }
 
     private bool TryListener(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, CheckOutcome outcome)
@@ -203,26 +210,93 @@ public sealed partial class CheckHandler
             : "no client certificate was presented (the listener must require one, and the ext_authz filter must set include_peer_certificate: true)");
     }
 
-    private void DecideHttp(AttributeContext.Types.HttpRequest http, AttributeContext attributes, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
+    private void DecideHttp(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
     {
+        if (!TryRoute(http, outcome, HttpDataPlane.Match, out var route))
+        {
+            return;
+        }
+
+        if (route.Operation == WebSocketUpgrade)
+        {
+            Upgrade(http, facts, subject, outcome);
+            return;
+        }
+
+        // The jobs API's job ID is a condition key (iot:JobId) of the request, not of the principal.
+        var context = route.JobId is { } jobId ? new RequestKeyContext(subject.Context, "iot:JobId", jobId) : null;
+        DecidePermissions(route.Permissions, subject, context, outcome);
+    }
+
+    /// <summary>
+    /// The control plane (route hint <c>plane: control</c>): AWS IoT's management API, decided with IAM
+    /// policies. Some operations name their resource in a header or the JSON body (AttachPolicy's
+    /// target, AttachThingPrincipal's principal), which the route leaves to be read here.
+    /// </summary>
+    private void DecideControlPlane(AttributeContext.Types.HttpRequest http, AuthorizationSubject subject, CheckOutcome outcome)
+    {
+        if (subject.Kind == PrincipalKind.Certificate)
+        {
+            outcome.Unauthenticated("the control plane takes IAM (SigV4) or Cognito identities; X.509 certificates are for the data plane");
+            return;
+        }
+
+        if (!TryRoute(http, outcome, ControlPlaneRoutes.Match, out var route))
+        {
+            return;
+        }
+
+        var permissions = new List<DataPlaneAccess>(route.Permissions);
+        if (route.Deferred.Count > 0)
+        {
+            using var body = RequestBody.Json(http, out var bodyError);
+            if (bodyError is not null)
+            {
+                outcome.Invalid(bodyError);
+                return;
+            }
+
+            foreach (var deferred in route.Deferred)
+            {
+                var error = deferred.Resolve(name => EnvoyAttributes.Header(http, name, out _, out _), body?.RootElement,
+                    subject.Snapshot.Region, subject.Snapshot.AccountId, out var access);
+                if (error is not null)
+                {
+                    outcome.Action = deferred.Action;
+                    outcome.Invalid(error);
+                    return;
+                }
+
+                if (access is { } resolved)
+                {
+                    permissions.Add(resolved);
+                }
+            }
+        }
+
+        DecidePermissions(permissions, subject, null, outcome);
+    }
+
+    private bool TryRoute(AttributeContext.Types.HttpRequest http, CheckOutcome outcome, Func<string, string, DataPlaneRoute> match, out DataPlaneRoute route)
+    {
+        route = default;
         var method = !string.IsNullOrEmpty(http.Method) ? http.Method : EnvoyAttributes.Header(http, ":method", out _, out _);
         var path = !string.IsNullOrEmpty(http.Path) ? http.Path : EnvoyAttributes.Header(http, ":path", out _, out _);
         if (string.IsNullOrEmpty(method) || string.IsNullOrEmpty(path))
         {
             outcome.Invalid(string.IsNullOrEmpty(method) ? "the HTTP request has no method" : "the HTTP request has no path");
-            return;
+            return false;
         }
 
         if (path.Length > options.MaxPathLength)
         {
             outcome.Invalid($"the request path is {path.Length} characters long; at most {options.MaxPathLength} are accepted", 414);
-            return;
+            return false;
         }
 
-        var route = HttpDataPlane.Match(method, path);
+        route = match(method, path);
         if (!route.IsOperation)
         {
-            outcome.Operation = "Unknown";
             if (route.HttpStatus == 400)
             {
                 outcome.Invalid(route.Reason!);
@@ -232,20 +306,18 @@ public sealed partial class CheckHandler
                 outcome.NotFound(route.Reason!, route.HttpStatus);
             }
 
-            return;
+            return false;
         }
 
         outcome.Operation = route.Operation;
-        if (route.Operation == WebSocketUpgrade)
-        {
-            Upgrade(http, facts, subject, outcome);
-            return;
-        }
+        return true;
+    }
 
-        // The jobs API's job ID is a condition key (iot:JobId) of the request, not of the principal.
-        var context = route.JobId is { } jobId ? new RequestKeyContext(subject.Context, "iot:JobId", jobId) : null;
+    /// <summary>Every permission must be allowed; the first refused one is the answer, else the first allowed one's statement.</summary>
+    private static void DecidePermissions(IReadOnlyList<DataPlaneAccess> permissions, AuthorizationSubject subject, IRequestContext? context, CheckOutcome outcome)
+    {
         Statement? firstAllow = null;
-        foreach (var permission in route.Permissions)
+        foreach (var permission in permissions)
         {
             var resource = permission.Resource == "*" ? "*" : subject.Snapshot.IotArn(permission.Resource);
             var decision = subject.Decide(permission.Action, resource, context);

@@ -1,10 +1,12 @@
 using System.Diagnostics.CodeAnalysis;
+using ExtAuthz.Envoy.ControlPlane;
 
 namespace ExtAuthz.Envoy.DataPlane;
 
 /// <summary>
-/// What <see cref="HttpDataPlane.Match"/> made of a request: either an AWS IoT data-plane operation, with
-/// the permissions it needs and the parameters it names, or a refusal with an HTTP status and a reason.
+/// What <see cref="HttpDataPlane.Match"/> (or <see cref="ControlPlaneRoutes.Match"/>) made of a request:
+/// either an AWS IoT operation, with the permissions it needs and the parameters it names, or a refusal with
+/// an HTTP status and a reason.
 /// A struct, so that matching allocates only the strings and the permission list it returns.
 /// </summary>
 public readonly struct DataPlaneRoute
@@ -31,6 +33,16 @@ public readonly struct DataPlaneRoute
     /// (identity only: the MQTT gate decides what the connection may do) and for refusals.
     /// </summary>
     public IReadOnlyList<DataPlaneAccess> Permissions => permissions ?? [];
+
+    /// <summary>
+    /// Control plane only: permissions whose resource AWS reads from a header or the JSON body, which
+    /// matching (method and path) cannot see. Each must be resolved (<see cref="DeferredAccess.Resolve"/>) and
+    /// allowed as well as <see cref="Permissions"/>; one that cannot be resolved denies the request. Empty
+    /// on the data plane.
+    /// </summary>
+    public IReadOnlyList<DeferredAccess> Deferred => DeferredOrNull ?? [];
+
+    private DeferredAccess[]? DeferredOrNull { get; init; }
 
     /// <summary>400 (malformed), 404 (no such operation) or 405 (a known path with another method); 0 for an operation.</summary>
     public int HttpStatus { get; }
@@ -72,4 +84,6 @@ public readonly struct DataPlaneRoute
         this with { ThingName = thingName, ShadowName = shadowName, JobId = jobId };
 
     internal DataPlaneRoute WithClient(string clientId) => this with { ClientId = clientId };
+
+    internal DataPlaneRoute WithDeferred(DeferredAccess[] deferred) => this with { DeferredOrNull = deferred };
 }

@@ -298,7 +298,7 @@ public sealed class CheckHandlerTests : IDisposable
     [Theory]
     [InlineData("port", "9999", "is not 8883, 443 or 8443")]
     [InlineData("plane", "management", "neither \"data\" nor \"control\"")]
-    [InlineData("plane", "control", "plane=control")]
+    [InlineData("plane", "control", "the control plane takes IAM (SigV4) or Cognito identities")]
     public void Mistaken_context_extensions_are_reported(string key, string value, string reason)
     {
         var response = Check(Http("POST", "/topics/sensors/sensor-1/temp").WithContextExtension(key, value));
