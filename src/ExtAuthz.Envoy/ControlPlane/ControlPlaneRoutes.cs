@@ -1,4 +1,5 @@
 using ExtAuthz.Envoy.DataPlane;
+using ExtAuthz.Envoy.Routing;
 
 namespace ExtAuthz.Envoy.ControlPlane;
 
@@ -9,15 +10,19 @@ namespace ExtAuthz.Envoy.ControlPlane;
 /// source, is listed in docs/control-plane.md.
 /// </summary>
 /// <remarks>
-/// The path is read by the data plane's rules (<see cref="ControlPath"/>). Routes are found by their first
-/// segment and segment count, their words compared literally; a known path with another method is 405
-/// before any parameter is read; parameters are checked against AWS's name patterns. Several operations'
-/// resources are in a header or the JSON body (AttachPolicy's target, AttachThingPrincipal's principal,
-/// …): those come back as <see cref="DataPlaneRoute.Deferred"/>, never guessed from the path.
+/// The path is read by the data plane's rules, with the reader both planes share (<see cref="RequestPath"/>).
+/// Routes are found by their first segment and segment count, their words compared literally; a known path
+/// with another method is 405 before any parameter is read; parameters are checked against AWS's name
+/// patterns. Several operations' resources are in a header or the JSON body (AttachPolicy's target,
+/// AttachThingPrincipal's principal, …): those come back as <see cref="DataPlaneRoute.Deferred"/>, never
+/// guessed from the path.
 /// </remarks>
 public static class ControlPlaneRoutes
 {
     private const string NotAnOperation = "not an AWS IoT control-plane operation this service knows";
+
+    /// <summary>The longest control-plane route has four segments (<c>/policies/{policyName}/version/{policyVersionId}</c>).</summary>
+    private const int Tracked = 4;
 
     private static readonly Param ThingName = new(1, "thing name", NameRule.Thing);
     private static readonly Param ThingTypeName = new(1, "thing type name", NameRule.ThingType);
@@ -238,9 +243,9 @@ public static class ControlPlaneRoutes
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(rawPath);
 
-        Span<int> starts = stackalloc int[ControlPath.Tracked];
-        Span<int> ends = stackalloc int[ControlPath.Tracked];
-        if (ControlPath.Read(rawPath, starts, ends, out var path) is { } malformed)
+        Span<int> starts = stackalloc int[Tracked];
+        Span<int> ends = stackalloc int[Tracked];
+        if (RequestPath.Read(rawPath, "control-plane", "", starts, ends, out var path) is { } malformed)
         {
             return DataPlaneRoute.Refuse(400, malformed);
         }
@@ -254,10 +259,10 @@ public static class ControlPlaneRoutes
     /// <c>/thing-groups/{thingGroupName}</c> operation takes, so they are theirs for PUT and a group's name
     /// for every other method.
     /// </summary>
-    private static Route? Find(string method, in ControlPath path)
+    private static Route? Find(string method, in RequestPath path)
     {
         var count = path.Count;
-        if (count is 0 or > ControlPath.Tracked)
+        if (count is 0 or > Tracked)
         {
             return null;
         }
@@ -367,7 +372,7 @@ public static class ControlPlaneRoutes
     }
 
     /// <summary>Checks the query parameters <paramref name="query"/> names; null when they are well-formed.</summary>
-    private static string? QueryError(Query query, in ControlPath path) => query switch
+    private static string? QueryError(Query query, in RequestPath path) => query switch
     {
         Query.UpdateCertificate => OneOf(path, "newStatus", required: true, CertificateStatuses),
         Query.UpdateCaCertificate => OneOf(path, "newStatus", required: false, CaCertificateStatuses)
@@ -379,9 +384,11 @@ public static class ControlPlaneRoutes
     /// A query parameter whose value must be one of AWS's (case-sensitive) values; given twice it is refused,
     /// as the data plane refuses its own, since which one AWS would honour is undocumented.
     /// </summary>
-    private static string? OneOf(in ControlPath path, string name, bool required, string[] values)
+    private static string? OneOf(in RequestPath path, string name, bool required, string[] values)
     {
-        if (path.Parameter(name, out var found, out var value) is { } malformed)
+        var found = path.Parameter(name, out var valueStart, out var valueEnd);
+        var value = "";
+        if (found == 1 && path.Decode(valueStart, valueEnd, name, out value) is { } malformed)
         {
             return malformed;
         }
@@ -459,7 +466,7 @@ public static class ControlPlaneRoutes
         /// <summary>An AWS operation this service recognizes and refuses (404, naming it) rather than misroute.</summary>
         public static Route Unsupported(string operation) => new($"{operation} is an AWS IoT control-plane operation that ExtAuthz does not support");
 
-        public DataPlaneRoute Match(string method, in ControlPath path)
+        public DataPlaneRoute Match(string method, in RequestPath path)
         {
             Operation? operation = null;
             foreach (var candidate in operations)
@@ -479,7 +486,7 @@ public static class ControlPlaneRoutes
             string? first = null;
             foreach (var parameter in parameters)
             {
-                if ((path.Decode(parameter.Segment, parameter.Noun, out var value) ?? parameter.Rule?.Error(value)) is { } bad)
+                if ((path.DecodeSegment(parameter.Segment, parameter.Noun, out var value) ?? parameter.Rule?.Error(value)) is { } bad)
                 {
                     return DataPlaneRoute.Refuse(400, bad);
                 }

@@ -1,8 +1,12 @@
+using ExtAuthz.Envoy.Routing;
+
 namespace ExtAuthz.Envoy.ControlPlane;
 
 /// <summary>
-/// A name AWS IoT's control plane constrains: the characters it may hold and its length. The rules are
-/// the API reference's patterns (docs/control-plane.md, "Names"), checked without regular expressions.
+/// A name AWS IoT constrains: the characters it may hold and its length. The rules are the API
+/// reference's patterns (docs/control-plane.md and docs/data-plane.md, "Names"), checked without regular
+/// expressions. The control plane's names are listed here; the data plane builds its own (shadow names,
+/// job IDs) and shares <see cref="Thing"/>, so both planes word a bad name alike.
 /// </summary>
 internal sealed class NameRule(string what, int min, int max, string alphabet, Func<char, bool> allowed)
 {
@@ -50,7 +54,7 @@ internal sealed class NameRule(string what, int min, int max, string alphabet, F
         {
             if (!allowed(name[i]))
             {
-                return $"{what} may hold only {alphabet}; {ControlPath.Describe(name[i])} at offset {i} is not allowed";
+                return $"{what} may hold only {alphabet}; {RequestPath.Describe(name[i])} at offset {i} is not allowed";
             }
         }
 

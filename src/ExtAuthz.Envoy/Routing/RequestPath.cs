@@ -2,41 +2,51 @@ using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 
-namespace ExtAuthz.Envoy.ControlPlane;
+namespace ExtAuthz.Envoy.Routing;
 
 /// <summary>
-/// A control-plane request's raw <c>:path</c>, read by the data plane's rules (docs/data-plane.md, "Reading
-/// the path"): printable ASCII only, whole <c>%XX</c> escapes, no empty or dot segment, parameters
-/// percent-decoded exactly once and then strictly UTF-8-decoded. <see cref="Read"/> checks the whole path
-/// and locates the first <see cref="Tracked"/> segments on the caller's stack; the rest compares in place.
+/// A request's raw <c>:path</c> (query included), read by the one set of rules both route tables share
+/// (docs/data-plane.md, "Reading the path"): printable ASCII only, whole <c>%XX</c> escapes, no empty or
+/// dot segment, parameters percent-decoded exactly once and then strictly UTF-8-decoded. One reader, so
+/// that a path cannot be read one way on the data plane and another on the control plane.
+/// <see cref="Read"/> checks the whole path and locates the first segments on the caller's stack; the rest
+/// compares in place, so only decoded values allocate.
 /// </summary>
-internal readonly ref struct ControlPath
+/// <remarks>
+/// Offsets (<see cref="Start"/>, <see cref="End"/>, a parameter's value) index the raw path, so a reason
+/// can point at the character the client sent.
+/// </remarks>
+internal readonly ref struct RequestPath
 {
-    /// <summary>The longest control-plane route has four segments (<c>/policies/{policyName}/version/{policyVersionId}</c>).</summary>
-    public const int Tracked = 4;
-
     private readonly string raw;
     private readonly ReadOnlySpan<int> starts;
     private readonly ReadOnlySpan<int> ends;
     private readonly int query;
 
-    private ControlPath(string raw, ReadOnlySpan<int> starts, ReadOnlySpan<int> ends, int count, int query)
+    private RequestPath(string raw, ReadOnlySpan<int> starts, ReadOnlySpan<int> ends, int count, int pathEnd, int query)
     {
         this.raw = raw;
         this.starts = starts;
         this.ends = ends;
         Count = count;
+        PathEnd = pathEnd;
         this.query = query;
     }
 
-    /// <summary>How many segments the path has (0 for <c>/</c>); only the first <see cref="Tracked"/> can be read.</summary>
+    /// <summary>How many segments the path has (0 for <c>/</c>); only as many as the caller's spans hold can be read.</summary>
     public int Count { get; }
 
+    /// <summary>Where the path ends: the offset of the first <c>?</c>, or the raw path's length.</summary>
+    public int PathEnd { get; }
+
     /// <summary>
-    /// Checks <paramref name="rawPath"/> and locates its segments in <paramref name="starts"/> and
-    /// <paramref name="ends"/> (each <see cref="Tracked"/> long); a 400 reason when it breaks a rule.
+    /// Checks <paramref name="rawPath"/> and locates its first segments in <paramref name="starts"/> and
+    /// <paramref name="ends"/> (of equal length: the most segments the caller's routes read); a 400 reason
+    /// when it breaks a rule. <paramref name="plane"/> (<c>data-plane</c>, <c>control-plane</c>) and
+    /// <paramref name="emptySegmentAdvice"/> (appended to the empty-segment reason, or empty) word the
+    /// refusals of slashes for the table asking, since what a client should send instead differs.
     /// </summary>
-    public static string? Read(string rawPath, Span<int> starts, Span<int> ends, out ControlPath path)
+    public static string? Read(string rawPath, string plane, string emptySegmentAdvice, Span<int> starts, Span<int> ends, out RequestPath path)
     {
         path = default;
         if (SyntaxError(rawPath) is { } syntax)
@@ -59,8 +69,8 @@ internal readonly ref struct ControlPath
             if (end == start)
             {
                 return end == pathEnd
-                    ? "the path ends with '/'; AWS IoT's control-plane paths have no trailing slash"
-                    : $"the path has an empty segment ('//') at offset {start}; AWS IoT's control-plane paths have none";
+                    ? $"the path ends with '/'; AWS IoT's {plane} paths have no trailing slash"
+                    : $"the path has an empty segment ('//') at offset {start}; AWS IoT's {plane} paths have none{emptySegmentAdvice}";
             }
 
             if (IsDotSegment(rawPath.AsSpan(start, end - start)))
@@ -68,7 +78,7 @@ internal readonly ref struct ControlPath
                 return $"the path has a '.' or '..' segment at offset {start}; dot segments are refused as path traversal";
             }
 
-            if (count < Tracked)
+            if (count < starts.Length)
             {
                 starts[count] = start;
                 ends[count] = end;
@@ -83,36 +93,40 @@ internal readonly ref struct ControlPath
             start = slash + 1;
         }
 
-        path = new ControlPath(rawPath, starts, ends, count, queryAt < 0 ? -1 : queryAt + 1);
+        path = new RequestPath(rawPath, starts, ends, count, pathEnd, queryAt < 0 ? -1 : queryAt + 1);
         return null;
     }
+
+    /// <summary>Where segment <paramref name="segment"/> begins in the raw path.</summary>
+    public int Start(int segment) => starts[segment];
+
+    /// <summary>Where segment <paramref name="segment"/> ends (exclusive) in the raw path.</summary>
+    public int End(int segment) => ends[segment];
 
     /// <summary>Segment <paramref name="segment"/> as sent (not decoded): route words compare literally.</summary>
     public ReadOnlySpan<char> Segment(int segment) => raw.AsSpan(starts[segment], ends[segment] - starts[segment]);
 
     /// <summary>Segment <paramref name="segment"/> decoded once and strictly UTF-8-decoded; a 400 reason when its bytes are not UTF-8.</summary>
-    public string? Decode(int segment, string what, out string value) => Decode(starts[segment], ends[segment], what, out value);
+    public string? DecodeSegment(int segment, string what, out string value) => Decode(starts[segment], ends[segment], what, out value);
 
     /// <summary>
     /// How many times the query holds the parameter <paramref name="name"/> (keys decoded once and compared
     /// exactly; pieces split on <c>&amp;</c>, empty ones skipped, a key without <c>=</c> has the empty value);
-    /// the value, decoded, in <paramref name="value"/> when it appears exactly once.
+    /// where the first one's value lies in the raw path, for <see cref="ValueIs"/> or <see cref="Decode"/>.
     /// </summary>
-    public string? Parameter(string name, out int found, out string value)
+    public int Parameter(string name, out int valueStart, out int valueEnd)
     {
-        found = 0;
-        value = "";
-        var first = -1;
-        var firstEnd = -1;
+        valueStart = valueEnd = 0;
+        var found = 0;
         for (var i = query; i >= 0 && i <= raw.Length;)
         {
             var amp = raw.IndexOf('&', i);
             var end = amp < 0 ? raw.Length : amp;
             var eq = raw.IndexOf('=', i, end - i);
-            if (end > i && KeyIs(i, eq < 0 ? end : eq, name) && found++ == 0)
+            if (end > i && ValueIs(i, eq < 0 ? end : eq, name) && found++ == 0)
             {
-                first = eq < 0 ? end : eq + 1;
-                firstEnd = end;
+                valueStart = eq < 0 ? end : eq + 1;
+                valueEnd = end;
             }
 
             if (amp < 0)
@@ -123,11 +137,11 @@ internal readonly ref struct ControlPath
             i = amp + 1;
         }
 
-        return found == 1 ? Decode(first, firstEnd, name, out value) : null;
+        return found;
     }
 
     /// <summary>Whether raw[start..end], decoded once, is exactly the ASCII text <paramref name="expected"/>; allocates nothing.</summary>
-    private bool KeyIs(int start, int end, string expected)
+    public bool ValueIs(int start, int end, string expected)
     {
         var j = 0;
         for (var i = start; i < end; i++, j++)
@@ -148,7 +162,8 @@ internal readonly ref struct ControlPath
         return j == expected.Length;
     }
 
-    private string? Decode(int start, int end, string what, out string value)
+    /// <summary>raw[start..end] percent-decoded once and strictly UTF-8-decoded; a 400 reason, naming it <paramref name="what"/>, when the bytes are not UTF-8.</summary>
+    public string? Decode(int start, int end, string what, out string value)
     {
         var text = raw.AsSpan(start, end - start);
         if (!text.Contains('%'))
@@ -193,6 +208,9 @@ internal readonly ref struct ControlPath
             }
         }
     }
+
+    /// <summary>A character as a reason names it: itself when printable ASCII, else its code point, so control characters stay readable.</summary>
+    public static string Describe(char c) => c is > ' ' and < '\x7f' ? $"'{c}'" : $"U+{(int)c:X4}";
 
     /// <summary>Where decoding failed: the first bad byte's index in the decoded value and the offset of its escape in the path.</summary>
     private static string InvalidUtf8(ReadOnlySpan<byte> decoded, ReadOnlySpan<char> text, int start, string what)
@@ -251,7 +269,6 @@ internal readonly ref struct ControlPath
         return dots is 1 or 2;
     }
 
-    internal static string Describe(char c) => c is > ' ' and < '\x7f' ? $"'{c}'" : $"U+{(int)c:X4}";
-
+    /// <summary>The value of a hexadecimal digit <see cref="SyntaxError"/> has already vouched for.</summary>
     private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
