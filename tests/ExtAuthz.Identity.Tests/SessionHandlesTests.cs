@@ -23,12 +23,21 @@ public sealed class SessionHandlesTests
     }
 
     [Fact]
+    public void A_cognito_identity_carries_its_pool()
+    {
+        var handles = new SessionHandles(Key, TimeSpan.FromMinutes(1));
+        Assert.True(handles.TryVerify(handles.Issue("CognitoAuthenticated", "us-east-1:abc", null, null, "us-east-1:pool"), out var claims, out _));
+        Assert.Equal("us-east-1:pool", claims!.PoolId);
+    }
+
+    [Fact]
     public void Optional_claims_may_be_absent()
     {
         var handles = new SessionHandles(Key, TimeSpan.FromMinutes(1));
         Assert.True(handles.TryVerify(handles.Issue("IamUser", "alice", null, null), out var claims, out _));
         Assert.Null(claims!.SourceIp);
         Assert.Null(claims.DomainName);
+        Assert.Null(claims.PoolId);
     }
 
     [Fact]

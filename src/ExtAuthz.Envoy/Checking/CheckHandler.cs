@@ -4,6 +4,7 @@ using ExtAuthz.Envoy.ControlPlane;
 using ExtAuthz.Envoy.DataPlane;
 using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.SigV4;
 using ExtAuthz.Policy;
 using ExtAuthz.Registry;
 using Microsoft.Extensions.Logging;
@@ -198,6 +199,11 @@ public sealed partial class CheckHandler
             }
         }
 
+        if (http is not null && listener == Listener.Https && TryCredentials(snapshot, http, facts) is { } fromHeaders)
+        {
+            return fromHeaders;
+        }
+
         var principal = attributes.Source?.Principal;
         if (!string.IsNullOrEmpty(principal))
         {
@@ -206,8 +212,31 @@ public sealed partial class CheckHandler
         }
 
         return IdentityResult.Fail(IdentityFailure.Missing, listener == Listener.Https
-            ? "no credentials: the https listener needs a client certificate (Cognito and SigV4 credentials are not accepted by this version)"
+            ? "no credentials: send a client certificate, a Cognito token (Authorization: Bearer), or a SigV4 signature"
             : "no client certificate was presented (the listener must require one, and the ext_authz filter must set include_peer_certificate: true)");
+    }
+
+    /// <summary>On 443: a Cognito or federated bearer token, else a SigV4 signature (header or presigned URL); null when neither is present.</summary>
+    private IdentityResult? TryCredentials(RegistrySnapshot snapshot, AttributeContext.Types.HttpRequest http, ConnectionFacts facts)
+    {
+        var method = !string.IsNullOrEmpty(http.Method) ? http.Method : EnvoyAttributes.Header(http, ":method", out _, out _) ?? string.Empty;
+        var path = !string.IsNullOrEmpty(http.Path) ? http.Path : EnvoyAttributes.Header(http, ":path", out _, out _) ?? string.Empty;
+        if (HttpCredentials.BearerToken(http, path, options.TokenQueryParameter) is { } token)
+        {
+            return options.Tokens is { } tokens
+                ? tokens.Verify(snapshot, token, facts)
+                : IdentityResult.Fail(IdentityFailure.Unregistered, "bearer tokens are not accepted by this service (no token verifier is configured)");
+        }
+
+        var signed = HttpCredentials.Signed(http, method, path);
+        if (SigV4Verifier.IsSigV4(signed))
+        {
+            return options.Signatures is { } signatures
+                ? signatures.Verify(snapshot, signed, facts)
+                : IdentityResult.Fail(IdentityFailure.Unregistered, "SigV4 signatures are not accepted by this service (no SigV4 verifier is configured)");
+        }
+
+        return null;
     }
 
     private void DecideHttp(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
@@ -365,7 +394,10 @@ public sealed partial class CheckHandler
             return;
         }
 
-        outcome.SessionHandle = options.Sessions.Issue(subject.Kind.ToString(), subject.PrincipalId, facts.SourceIp, facts.DomainName);
+        // A Cognito identity's roles come from its pool, which the gate must know to resolve it again.
+        var pool = subject.Kind is PrincipalKind.CognitoAuthenticated or PrincipalKind.CognitoUnauthenticated
+            && subject.Context.TryGetValue("cognito-identity.amazonaws.com:aud", out var audience) ? audience.Single : null;
+        outcome.SessionHandle = options.Sessions.Issue(subject.Kind.ToString(), subject.PrincipalId, facts.SourceIp, facts.DomainName, pool);
         outcome.Allow($"{Describe(subject)} may open an MQTT-over-WebSocket session; iot:Connect and each packet are checked by the MQTT gate");
     }
 

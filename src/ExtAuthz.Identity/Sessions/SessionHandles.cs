@@ -13,8 +13,9 @@ namespace ExtAuthz.Identity.Sessions;
 /// <param name="DomainName">The domain the client connected to (<c>iot:DomainName</c>), when known.</param>
 /// <param name="IssuedAt">When the handle was issued.</param>
 /// <param name="ExpiresAt">After this the handle is refused.</param>
+/// <param name="PoolId">For a Cognito identity, its identity pool (the gate resolves its roles through it).</param>
 public sealed record SessionClaims(string PrincipalKind, string PrincipalId, string? SourceIp, string? DomainName,
-    DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
+    DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, string? PoolId = null);
 
 /// <summary>
 /// Session handles: an MQTT-over-WebSocket client is authenticated on its HTTP upgrade (<c>GET /mqtt</c>),
@@ -62,7 +63,7 @@ public sealed class SessionHandles
         new(RandomNumberGenerator.GetBytes(MinimumKeyBytes), lifetime, time);
 
     /// <summary>A handle for a principal authenticated just now.</summary>
-    public string Issue(string principalKind, string principalId, string? sourceIp, string? domainName)
+    public string Issue(string principalKind, string principalId, string? sourceIp, string? domainName, string? poolId = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(principalKind);
         ArgumentException.ThrowIfNullOrEmpty(principalId);
@@ -81,6 +82,11 @@ public sealed class SessionHandles
             if (domainName is not null)
             {
                 json.WriteString("d", domainName);
+            }
+
+            if (poolId is not null)
+            {
+                json.WriteString("pool", poolId);
             }
 
             json.WriteNumber("iat", now.ToUnixTimeMilliseconds());
@@ -192,7 +198,8 @@ public sealed class SessionHandles
             claims = new SessionClaims(kind.GetString()!, principal.GetString()!,
                 root.TryGetProperty("ip", out var ip) ? ip.GetString() : null,
                 root.TryGetProperty("d", out var domain) ? domain.GetString() : null,
-                DateTimeOffset.FromUnixTimeMilliseconds(issuedAt), DateTimeOffset.FromUnixTimeMilliseconds(expiresAt));
+                DateTimeOffset.FromUnixTimeMilliseconds(issuedAt), DateTimeOffset.FromUnixTimeMilliseconds(expiresAt),
+                root.TryGetProperty("pool", out var pool) ? pool.GetString() : null);
             return true;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentOutOfRangeException)

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
@@ -107,6 +109,7 @@ public static partial class RegistryLoader
             var (things, thingsByPrincipal) = LoadThings(groups, index);
             var cognitoPolicies = LoadAttachments(policies, groups, index);
             var (iamPolicies, principals, keys) = LoadIam();
+            var (providers, trusts) = LoadWebIdentity(principals);
             var pools = LoadCognitoPools(principals);
             if (errors.Count > 0)
             {
@@ -115,10 +118,15 @@ public static partial class RegistryLoader
 
             return new RegistrySnapshot(generation, now, fingerprint, account, region, policies.Values, certificates, caCertificates,
                 things, groups.Values, thingsByPrincipal, cognitoPolicies, iamPolicies, principals, keys, pools,
-                files.Select(f => f.Path).ToArray());
+                files.Select(f => f.Path).ToArray())
+            {
+                OidcProviders = providers.ToFrozenDictionary(p => p.Url, StringComparer.Ordinal),
+                WebIdentityTrusts = trusts.GroupBy(t => t.Provider.Url, StringComparer.Ordinal)
+                    .ToFrozenDictionary(g => g.Key, g => (IReadOnlyList<WebIdentityTrust>)[.. g], StringComparer.Ordinal),
+            };
         }
 
-        private static readonly string[] FileKeys = ["file", "pemFile", "secretFile", "jwksFile"];
+        private static readonly string[] FileKeys = ["file", "pemFile", "secretFile", "sessionTokenFile", "jwksFile"];
 
         /// <summary>
         /// Marks every file a document names before anything is interpreted, so that a JSON file referenced
@@ -722,7 +730,7 @@ public static partial class RegistryLoader
             var sections = new List<(YamlNodes Doc, YamlMappingNode Iam)>();
             foreach (var (doc, node) in iamNodes)
             {
-                Try(() => sections.Add((doc, doc.Mapping(node!, "iam", "policies", "users", "groups", "roles"))));
+                Try(() => sections.Add((doc, doc.Mapping(node!, "iam", "policies", "users", "groups", "roles", "openIdConnectProviders"))));
             }
 
             IEnumerable<(YamlNodes Doc, YamlNode Item)> Section(string key) =>
@@ -768,7 +776,7 @@ public static partial class RegistryLoader
                         var item = kind switch
                         {
                             IamPrincipalKind.User => doc.Mapping(node, what, "name", "groups", "policies", "inlinePolicies", "accessKeys"),
-                            IamPrincipalKind.Role => doc.Mapping(node, what, "name", "policies", "inlinePolicies"),
+                            IamPrincipalKind.Role => doc.Mapping(node, what, "name", "policies", "inlinePolicies", "webIdentity", "sessions"),
                             _ => doc.Mapping(node, what, "name", "policies", "inlinePolicies"),
                         };
                         var name = doc.RequiredString(item, "name", what);
@@ -837,35 +845,297 @@ public static partial class RegistryLoader
 
                         foreach (var keyNode in doc.Sequence(item, "accessKeys", "accessKeys"))
                         {
-                            Try(() =>
-                            {
-                                var key = doc.Mapping(keyNode, "an access key", "id", "secretFile");
-                                var id = doc.RequiredString(key, "id", "an access key");
-                                if (!AccessKeyId().IsMatch(id))
-                                {
-                                    throw doc.Reject(doc.Node(key, "id")!, $"access key ID '{id}' must be 16 to 128 upper-case letters and digits (like AKIA...)");
-                                }
+                            Try(() => keys.Add(AccessKeyOf(doc, keyNode, principal, keys, session: false)));
+                        }
 
-                                var secretFile = FileReference(doc, key, "secretFile") ?? throw doc.Reject(key, "an access key needs 'secretFile' naming a file from a mounted Secret (secrets never go in a ConfigMap)");
-                                var secret = secretFile.Text.Trim();
-                                if (secret.Length == 0)
-                                {
-                                    throw doc.Reject(keyNode, $"the secret file {secretFile.Path} is empty");
-                                }
-
-                                if (keys.Exists(k => k.Id == id))
-                                {
-                                    throw doc.Reject(keyNode, $"access key '{id}' is declared twice");
-                                }
-
-                                keys.Add(new AccessKeyRecord(id, secret, principal, doc.Source(key)));
-                            });
+                        foreach (var keyNode in doc.Sequence(item, "sessions", "sessions"))
+                        {
+                            Try(() => keys.Add(AccessKeyOf(doc, keyNode, principal, keys, session: true)));
                         }
                     });
                 }
             }
 
             return ([.. managed.Values], principals, keys);
+        }
+
+        /// <summary>
+        /// A user's long-term access key, or a role's session: AssumeRole's temporary credentials, a key
+        /// with its secret, its session token and (optionally) when it expires. Secrets and tokens are
+        /// read from files, so they can live in a Secret.
+        /// </summary>
+        private AccessKeyRecord AccessKeyOf(YamlNodes doc, YamlNode node, IamPrincipal owner, List<AccessKeyRecord> keys, bool session)
+        {
+            var what = session ? "a role session" : "an access key";
+            var key = session ? doc.Mapping(node, what, "id", "secretFile", "sessionTokenFile", "expiration") : doc.Mapping(node, what, "id", "secretFile");
+            var id = doc.RequiredString(key, "id", what);
+            if (!AccessKeyId().IsMatch(id))
+            {
+                throw doc.Reject(doc.Node(key, "id")!, $"access key ID '{id}' must be 16 to 128 upper-case letters and digits (like AKIA...)");
+            }
+
+            var secret = SecretOf(doc, key, node, "secretFile", "secret", $"{what} needs 'secretFile' naming a file from a mounted Secret (secrets never go in a ConfigMap)");
+            string? token = null;
+            DateTimeOffset? expiration = null;
+            if (session)
+            {
+                token = SecretOf(doc, key, node, "sessionTokenFile", "session token",
+                    "a role session needs 'sessionTokenFile' naming a file from a mounted Secret (the SessionToken AssumeRole returned)");
+                if (doc.OptionalString(key, "expiration") is { } text)
+                {
+                    // A time without its zone would be read in the server's zone: refuse it rather than guess.
+                    var zoned = text.EndsWith('Z') || text.LastIndexOfAny(['+', '-']) > text.IndexOf('T', StringComparison.Ordinal);
+                    if (!zoned || !DateTimeOffset.TryParseExact(text, ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"], CultureInfo.InvariantCulture,
+                        DateTimeStyles.None, out var parsed))
+                    {
+                        throw doc.Reject(doc.Node(key, "expiration")!, $"expiration '{text}' must be a time with its zone, like 2026-01-01T00:00:00Z (AssumeRole's Expiration)");
+                    }
+
+                    expiration = parsed;
+                }
+            }
+
+            if (keys.Exists(k => k.Id == id))
+            {
+                throw doc.Reject(node, $"access key '{id}' is declared twice");
+            }
+
+            return new AccessKeyRecord(id, secret, owner, doc.Source(key), token, expiration);
+        }
+
+        /// <summary>The trimmed content of the file <paramref name="key"/> names; it must exist and not be empty.</summary>
+        private string SecretOf(YamlNodes doc, YamlMappingNode item, YamlNode node, string key, string what, string missing)
+        {
+            var file = FileReference(doc, item, key) ?? throw doc.Reject(item, missing);
+            var text = file.Text.Trim();
+            return text.Length > 0 ? text : throw doc.Reject(node, $"the {what} file {file.Path} is empty");
+        }
+
+        /// <summary>
+        /// <c>iam.openIdConnectProviders</c> and the roles' <c>webIdentity</c> trust statements. LoadIam has
+        /// already checked the shape of the iam sections and the roles themselves, so a role it refused is
+        /// skipped here without a second error; a trust belongs to the role whose entry holds it.
+        /// </summary>
+        private (List<OidcProvider> Providers, List<WebIdentityTrust> Trusts) LoadWebIdentity(List<IamPrincipal> principals)
+        {
+            var providers = new Dictionary<string, OidcProvider>(StringComparer.Ordinal);
+            var trusts = new List<WebIdentityTrust>();
+            var sections = documents.Select(d => (d.Doc, Iam: d.Doc.Node(d.Root, "iam") as YamlMappingNode)).Where(s => s.Iam is not null).ToArray();
+            foreach (var (doc, iam) in sections)
+            {
+                Try(() =>
+                {
+                    foreach (var node in doc.Sequence(iam!, "openIdConnectProviders", "iam.openIdConnectProviders"))
+                    {
+                        Try(() =>
+                        {
+                            var provider = OidcProviderOf(doc, node);
+                            if (!providers.TryAdd(provider.Url, provider))
+                            {
+                                throw doc.Reject(node, $"OpenID Connect provider '{provider.Url}' is declared twice");
+                            }
+                        });
+                    }
+                });
+            }
+
+            foreach (var (doc, iam) in sections)
+            {
+                if (doc.Node(iam!, "roles") is not YamlSequenceNode roles)
+                {
+                    continue;
+                }
+
+                foreach (var roleNode in roles.Children.OfType<YamlMappingNode>())
+                {
+                    var source = doc.Source(roleNode);
+                    if (principals.Find(p => p.Kind == IamPrincipalKind.Role && p.Source == source) is not { } role)
+                    {
+                        continue;
+                    }
+
+                    Try(() =>
+                    {
+                        foreach (var node in doc.Sequence(roleNode, "webIdentity", "webIdentity"))
+                        {
+                            Try(() => trusts.Add(WebIdentityTrustOf(doc, node, role, providers)));
+                        }
+                    });
+                }
+            }
+
+            return ([.. providers.Values], trusts);
+        }
+
+        private OidcProvider OidcProviderOf(YamlNodes doc, YamlNode node)
+        {
+            const string What = "an OpenID Connect provider";
+            var item = doc.Mapping(node, What, "url", "clientIds", "jwksFile", "jwksUrl");
+            var url = doc.RequiredString(item, "url", What);
+            if (!IsHttpsUrl(url, out _) || url.Length > 255)
+            {
+                throw doc.Reject(doc.Node(item, "url")!, $"OpenID Connect provider URL '{url}' must be https://host[/path] (the issuer its tokens carry), without query or fragment, at most 255 characters");
+            }
+
+            var clientIds = doc.StringList(item, "clientIds");
+            if (clientIds.Count == 0)
+            {
+                throw doc.Reject(item, $"OpenID Connect provider '{url}' needs 'clientIds': the audiences (aud) its tokens may carry");
+            }
+
+            if (clientIds.FirstOrDefault(c => c.Length > 255) is { } longId)
+            {
+                throw doc.Reject(doc.Node(item, "clientIds")!, $"client ID '{longId[..32]}…' is longer than 255 characters");
+            }
+
+            var jwksUrl = doc.OptionalString(item, "jwksUrl");
+            if (jwksUrl is not null && doc.Node(item, "jwksFile") is not null)
+            {
+                throw doc.Reject(item, $"OpenID Connect provider '{url}' names both 'jwksFile' and 'jwksUrl'; give one (or neither, to use its discovery document)");
+            }
+
+            if (jwksUrl is not null && !(IsHttpsUrl(jwksUrl, out var uri) || uri is { Scheme: "http", IsLoopback: true }))
+            {
+                throw doc.Reject(doc.Node(item, "jwksUrl")!, $"jwksUrl '{jwksUrl}' must be an https URL (plain http only to a loopback address): keys fetched in the clear could be swapped in transit");
+            }
+
+            var jwks = FileReference(doc, item, "jwksFile");
+            return new OidcProvider(url, $"arn:aws:iam::{account}:oidc-provider/{url["https://".Length..].TrimEnd('/')}", clientIds.Distinct(StringComparer.Ordinal).ToArray(),
+                jwks?.Text, jwksUrl, doc.Source(item));
+        }
+
+        /// <summary>Absolute https, with a host and neither query, fragment nor user info.</summary>
+        private static bool IsHttpsUrl(string text, out Uri? uri) =>
+            Uri.TryCreate(text, UriKind.Absolute, out uri) && uri.Scheme == Uri.UriSchemeHttps && uri.Host.Length > 0
+            && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0 && !text.Contains('#', StringComparison.Ordinal);
+
+        /// <summary>
+        /// One trust statement: the provider, and the statement's Condition written as YAML (operator →
+        /// key → value or list). Only the keys a web identity request has may be named, since a key that
+        /// is never present would make a negated operator hold for every token.
+        /// </summary>
+        private WebIdentityTrust WebIdentityTrustOf(YamlNodes doc, YamlNode node, IamPrincipal role, Dictionary<string, OidcProvider> providers)
+        {
+            const string What = "a web identity trust";
+            var item = doc.Mapping(node, What, "provider", "condition");
+            var url = doc.RequiredString(item, "provider", What);
+            if (!providers.TryGetValue(url, out var provider))
+            {
+                throw doc.Reject(doc.Node(item, "provider")!, $"OpenID Connect provider '{url}' is not defined under iam.openIdConnectProviders");
+            }
+
+            string[] keys = [$"{provider.KeyPrefix}:sub", $"{provider.KeyPrefix}:aud", $"{provider.KeyPrefix}:amr", "aws:SourceIp"];
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteString("Version", PolicyParser.CurrentVersion);
+                json.WriteStartArray("Statement");
+                json.WriteStartObject();
+                json.WriteString("Effect", "Allow");
+                json.WriteString("Action", WebIdentityTrust.AssumeAction);
+                json.WriteString("Resource", role.Arn);
+                if (doc.Node(item, "condition") is { } conditionNode)
+                {
+                    json.WritePropertyName("Condition");
+                    WriteCondition(doc, conditionNode, keys, json);
+                }
+
+                json.WriteEndObject();
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            try
+            {
+                var document = PolicyParser.Parse($"{role.Name} trust", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+                return new WebIdentityTrust(role, provider, PolicySet.Create(document), doc.Source(item));
+            }
+            catch (PolicyParseException ex)
+            {
+                throw doc.Reject(ConditionNodeAt(doc, item, ex.Path), $"the trust condition of role '{role.Name}': {ex.Reason}");
+            }
+        }
+
+        private static void WriteCondition(YamlNodes doc, YamlNode node, string[] keys, System.Text.Json.Utf8JsonWriter json)
+        {
+            if (node is not YamlMappingNode operators)
+            {
+                throw doc.Reject(node, "'condition' must be a mapping of condition operators (StringEquals: {key: value})");
+            }
+
+            json.WriteStartObject();
+            foreach (var (operatorKey, operatorValue) in operators.Children)
+            {
+                if (operatorValue is not YamlMappingNode entries)
+                {
+                    throw doc.Reject(operatorValue, $"condition operator '{operatorKey}' must map condition keys to values");
+                }
+
+                json.WritePropertyName((operatorKey as YamlScalarNode)?.Value ?? "");
+                json.WriteStartObject();
+                foreach (var (keyNode, valueNode) in entries.Children)
+                {
+                    var key = (keyNode as YamlScalarNode)?.Value ?? "";
+                    if (!keys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                    {
+                        throw doc.Reject(keyNode, $"condition key '{key}' is not one a web identity has; use {string.Join(", ", keys)}");
+                    }
+
+                    json.WritePropertyName(key);
+                    switch (valueNode)
+                    {
+                        case YamlScalarNode { Value: { } value }:
+                            json.WriteStringValue(value);
+                            break;
+                        case YamlSequenceNode values:
+                            json.WriteStartArray();
+                            foreach (var element in values.Children)
+                            {
+                                json.WriteStringValue(element is YamlScalarNode { Value: { } text } ? text : throw doc.Reject(element, $"the values of '{key}' must be single values"));
+                            }
+
+                            json.WriteEndArray();
+                            break;
+                        default:
+                            throw doc.Reject(valueNode, $"the value of '{key}' must be a value or a list of values");
+                    }
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        /// <summary>The YAML node a policy error in the generated trust statement points at: the operator or key named by its path, else the condition.</summary>
+        private static YamlNode ConditionNodeAt(YamlNodes doc, YamlMappingNode item, string path)
+        {
+            const string Prefix = "Statement[0].Condition.";
+            var condition = doc.Node(item, "condition") ?? item;
+            if (!path.StartsWith(Prefix, StringComparison.Ordinal) || condition is not YamlMappingNode operators)
+            {
+                return condition;
+            }
+
+            var rest = path[Prefix.Length..];
+            foreach (var (operatorKey, operatorValue) in operators.Children)
+            {
+                var name = (operatorKey as YamlScalarNode)?.Value ?? "";
+                if (rest == name)
+                {
+                    return operatorKey;
+                }
+
+                if (rest.StartsWith(name + ".", StringComparison.Ordinal) && operatorValue is YamlMappingNode entries)
+                {
+                    var key = rest[(name.Length + 1)..];
+                    key = key.EndsWith(']') && key.LastIndexOf('[') is var bracket and > 0 ? key[..bracket] : key;
+                    return entries.Children.Keys.FirstOrDefault(k => (k as YamlScalarNode)?.Value == key) ?? operatorKey;
+                }
+            }
+
+            return condition;
         }
 
         private List<CognitoIdentityPool> LoadCognitoPools(List<IamPrincipal> principals)

@@ -142,9 +142,16 @@ public sealed record IamPrincipal(
     IReadOnlyList<string> Groups,
     ConfigSource Source);
 
-/// <summary>An IAM access key; the secret comes from a mounted Secret file, never from a ConfigMap.</summary>
-public sealed record AccessKeyRecord(string Id, string Secret, IamPrincipal Owner, ConfigSource Source)
+/// <summary>
+/// An IAM access key; the secret comes from a mounted Secret file, never from a ConfigMap. A user's key
+/// is long-term; a role's is temporary (an AssumeRole session): it is valid only with its
+/// <see cref="SessionToken"/> (also from a file) and, when <see cref="Expiration"/> is set, only until then.
+/// </summary>
+public sealed record AccessKeyRecord(string Id, string Secret, IamPrincipal Owner, ConfigSource Source, string? SessionToken = null, DateTimeOffset? Expiration = null)
 {
+    /// <summary>Temporary credentials: the key needs its session token.</summary>
+    public bool IsTemporary => SessionToken is not null;
+
     public override string ToString() => $"AccessKey {Id} ({Owner.Arn})";
 }
 
@@ -157,6 +164,32 @@ public sealed record CognitoIdentityPool(
     string? JwksJson,
     string? JwksUrl,
     ConfigSource Source);
+
+/// <summary>
+/// An IAM OpenID Connect identity provider (CreateOpenIDConnectProvider): tokens whose issuer is
+/// <see cref="Url"/> and whose audience is one of <see cref="ClientIds"/> may assume the IAM roles whose
+/// trust admits them (<see cref="WebIdentityTrust"/>), as AssumeRoleWithWebIdentity does. Keys come from
+/// <see cref="JwksJson"/>, else <see cref="JwksUrl"/>, else the issuer's OpenID discovery document.
+/// </summary>
+public sealed record OidcProvider(string Url, string Arn, IReadOnlyList<string> ClientIds, string? JwksJson, string? JwksUrl, ConfigSource Source)
+{
+    /// <summary>The prefix of the provider's condition keys: its URL without <c>https://</c> (<c>idp.example.com:sub</c>), as AWS names them.</summary>
+    public string KeyPrefix => Url["https://".Length..].TrimEnd('/');
+}
+
+/// <summary>
+/// One statement of an IAM role's trust policy: <c>sts:AssumeRoleWithWebIdentity</c> allowed to the
+/// provider's tokens when <see cref="Condition"/> (the statement's Condition element, compiled as a
+/// one-statement policy allowing that action on the role) holds for the token's claims.
+/// </summary>
+public sealed record WebIdentityTrust(IamPrincipal Role, OidcProvider Provider, PolicySet Condition, ConfigSource Source)
+{
+    public const string AssumeAction = "sts:AssumeRoleWithWebIdentity";
+
+    /// <summary>Whether the trust admits a token whose claims are <paramref name="claims"/> (<c>{prefix}:sub</c>, <c>:aud</c>, <c>:amr</c>, <c>aws:SourceIp</c>).</summary>
+    public bool Admits(IRequestContext claims) =>
+        PolicyEvaluator.Decide(Condition, new AuthorizationRequest(AssumeAction, Role.Arn, claims)).IsAllowed;
+}
 
 /// <summary>Where a configuration item came from, for error messages and lint findings.</summary>
 public sealed record ConfigSource(string File, int Line, int Column)

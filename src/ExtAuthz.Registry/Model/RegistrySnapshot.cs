@@ -98,6 +98,12 @@ public sealed class RegistrySnapshot
 
     public FrozenDictionary<string, CognitoIdentityPool> CognitoPools { get; }
 
+    /// <summary>IAM OpenID Connect providers by URL (the issuer their tokens carry).</summary>
+    public FrozenDictionary<string, OidcProvider> OidcProviders { get; internal init; } = FrozenDictionary<string, OidcProvider>.Empty;
+
+    /// <summary>Role trust statements for web identities, by provider URL, in the order the roles are declared.</summary>
+    public FrozenDictionary<string, IReadOnlyList<WebIdentityTrust>> WebIdentityTrusts { get; internal init; } = FrozenDictionary<string, IReadOnlyList<WebIdentityTrust>>.Empty;
+
     /// <summary>Principals worked out against this snapshot; it lives and dies with the snapshot.</summary>
     internal PrincipalCache Cache { get; } = new();
 

@@ -176,7 +176,7 @@ public sealed class CheckHandlerTests : IDisposable
 
         Assert.Equal(16, response.Status.Code);
         Assert.Equal(401, (int)response.DeniedResponse.Status.Code);
-        Assert.Contains("https listener needs a client certificate", response.Status.Message, StringComparison.Ordinal);
+        Assert.Contains("send a client certificate, a Cognito token (Authorization: Bearer), or a SigV4 signature", response.Status.Message, StringComparison.Ordinal);
         Assert.Equal("https", records.Single().Listener);
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Registry;
@@ -45,6 +46,34 @@ internal sealed class CheckFleet : IDisposable
          "Resource": "arn:aws:iot:us-east-1:123456789012:topic/sensors/*/debug"}]}
         """;
 
+    /// <summary>The operator's IAM access key (its secret is in <see cref="OperatorSecret"/>).</summary>
+    public const string OperatorKeyId = "AKIDEXAMPLEOPERATOR1";
+
+    public const string OperatorSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    public const string PoolId = "us-east-1:1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
+
+    public const string CognitoIssuer = "https://cognito-identity.amazonaws.com";
+
+    /// <summary>IAM policy of the operator (user) and the Cognito roles: data-plane reads, and the control plane's thing operations.</summary>
+    private const string OperatorPolicy = """
+        {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": ["iot:CreateThing", "iot:DescribeThing", "iot:ListThings", "iot:GetThingShadow"], "Resource": "*"},
+          {"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "arn:aws:iot:us-east-1:123456789012:thinggroup/*"},
+          {"Effect": "Deny", "Action": "iot:DeleteThing", "Resource": "*"}]}
+        """;
+
+    private const string AppRolePolicy = """
+        {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": ["iot:Connect", "iot:Publish"], "Resource": "*"}]}
+        """;
+
+    private const string AppIotPolicy = """
+        {"Version": "2012-10-17", "Statement": [
+          {"Effect": "Allow", "Action": "iot:Publish", "Resource": "arn:aws:iot:us-east-1:123456789012:topic/apps/${cognito-identity.amazonaws.com:sub}/*"},
+          {"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}]}
+        """;
+
     private readonly string directory = System.IO.Directory.CreateTempSubdirectory("extauthz-envoy-").FullName;
 
     public CheckFleet()
@@ -58,6 +87,11 @@ internal sealed class CheckFleet : IDisposable
         Write("sensor-1.pem", Pki.Pem(Sensor1));
         Write("revoked.pem", Pki.Pem(Revoked));
         Write("DevicePolicy.json", DevicePolicy);
+        Write("operator.secret", OperatorSecret);
+        Write("OperatorAccess.json", OperatorPolicy);
+        Write("AppRole.json", AppRolePolicy);
+        Write("AppIotPolicy.json", AppIotPolicy);
+        Write("jwks.json", $$"""{"keys": [{"kty": "RSA", "kid": "pool-key-1", "use": "sig", "alg": "RS256", "n": "{{Base64Url(TokenKey.ExportParameters(false).Modulus!)}}", "e": "{{Base64Url(TokenKey.ExportParameters(false).Exponent!)}}"}]}""");
         Write("ShadowPolicy.json", ShadowPolicy);
         Write("registry.yaml", $$"""
             account: "{{Account}}"
@@ -68,6 +102,8 @@ internal sealed class CheckFleet : IDisposable
               - name: ShadowPolicy
                 file: ShadowPolicy.json
                 shadow: true
+              - name: AppIotPolicy
+                file: AppIotPolicy.json
             caCertificates:
               - name: fleet-ca
                 pemFile: ca.pem
@@ -89,9 +125,42 @@ internal sealed class CheckFleet : IDisposable
                 principals:
                   - certificate: sensor-1
                     exclusive: true
+            policyAttachments:
+              - policy: AppIotPolicy
+                cognitoIdentity: {{AppIdentity}}
+            iam:
+              policies:
+                - name: OperatorAccess
+                  file: OperatorAccess.json
+                - name: AppRole
+                  file: AppRole.json
+              users:
+                - name: operator
+                  policies: [OperatorAccess]
+                  accessKeys:
+                    - id: {{OperatorKeyId}}
+                      secretFile: operator.secret
+              roles:
+                - name: AppAuthenticatedRole
+                  policies: [AppRole]
+                - name: AppUnauthenticatedRole
+                  policies: [OperatorAccess]
+            cognito:
+              identityPools:
+                - id: {{PoolId}}
+                  authenticatedRole: AppAuthenticatedRole
+                  unauthenticatedRole: AppUnauthenticatedRole
+                  issuer: {{CognitoIssuer}}
+                  jwksFile: jwks.json
             """);
         Snapshot = RegistryLoader.Load([directory], 1);
     }
+
+    /// <summary>A Cognito identity of the pool, with AppIotPolicy attached.</summary>
+    public const string AppIdentity = "us-east-1:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+
+    /// <summary>The key the pool's tokens are signed with (its public half is the pool's JWKS file).</summary>
+    public RSA TokenKey { get; } = RSA.Create(2048);
 
     public X509Certificate2 Ca { get; }
 
@@ -111,7 +180,35 @@ internal sealed class CheckFleet : IDisposable
 
     public static string Id(X509Certificate2 certificate) => Pki.Id(certificate);
 
-    public void Dispose() => System.IO.Directory.Delete(directory, recursive: true);
+    /// <summary>A Cognito Identity token for <paramref name="identityId"/>, as the pool would issue it.</summary>
+    public string CognitoToken(string identityId = AppIdentity, bool authenticated = true, DateTimeOffset? expires = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var descriptor = new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = CognitoIssuer,
+            Audience = PoolId,
+            IssuedAt = now.AddMinutes(-1).UtcDateTime,
+            NotBefore = now.AddMinutes(-1).UtcDateTime,
+            Expires = (expires ?? now.AddMinutes(10)).UtcDateTime,
+            Claims = new Dictionary<string, object>
+            {
+                ["sub"] = identityId,
+                ["amr"] = new[] { authenticated ? "authenticated" : "unauthenticated", "cognito-identity.amazonaws.com" },
+            },
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.RsaSecurityKey(TokenKey) { KeyId = "pool-key-1" }, "RS256"),
+        };
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+
+    public void Dispose()
+    {
+        TokenKey.Dispose();
+        System.IO.Directory.Delete(directory, recursive: true);
+    }
+
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
     private void Write(string name, string text) => File.WriteAllText(Path.Combine(directory, name), text);
 }

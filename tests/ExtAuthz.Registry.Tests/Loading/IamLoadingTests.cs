@@ -101,7 +101,7 @@ public sealed class IamLoadingTests : IDisposable
         Has(errors, File, 11, "IAM policy 'Missing' is not defined under iam.policies", column: 17);
         Has(errors, File, 14, "IAM group 'nope' is not defined", column: 15);
         Has(errors, File, 15, "IAM user 'alice' is declared twice", column: 7);
-        Has(errors, File, 18, "unknown key 'groups' in an IAM role (expected name, policies, inlinePolicies)", column: 7);
+        Has(errors, File, 18, "unknown key 'groups' in an IAM role (expected name, policies, inlinePolicies, ", column: 7);
     }
 
     [Fact]
