@@ -50,4 +50,7 @@ internal sealed class PrincipalCache
     public ConcurrentDictionary<string, FrozenDictionary<string, ContextValue>> ThingValues { get; } = new(StringComparer.Ordinal);
 
     public ConcurrentDictionary<string, PolicySet> PolicySets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>An IAM user's or role's compiled policies and principal keys, by ARN (SigV4 and web identities resolve it per request).</summary>
+    public ConcurrentDictionary<string, (PolicySet Policies, FrozenDictionary<string, ContextValue> Values)> IamPrincipals { get; } = new(StringComparer.Ordinal);
 }

@@ -126,15 +126,20 @@ public static class PrincipalResolver
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(principal);
-        var values = new Dictionary<string, ContextValue>(StringComparer.OrdinalIgnoreCase) { ["aws:PrincipalArn"] = principal.Arn };
-        if (principal.Kind == IamPrincipalKind.User)
+        var (policies, values) = snapshot.Cache.IamPrincipals.GetOrAdd(principal.Arn, static (_, principal) =>
         {
-            values["aws:username"] = principal.Name;
-        }
+            var keys = new Dictionary<string, ContextValue>(StringComparer.OrdinalIgnoreCase) { ["aws:PrincipalArn"] = principal.Arn };
+            if (principal.Kind == IamPrincipalKind.User)
+            {
+                keys["aws:username"] = principal.Name;
+            }
+
+            return (PolicySet.Create(principal.Policies), keys.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
+        }, principal);
 
         var kind = principal.Kind == IamPrincipalKind.Role ? PrincipalKind.IamRole : PrincipalKind.IamUser;
-        return new Authentication(new AuthorizationSubject(kind, principal.Name, principal.Arn, snapshot, PolicySet.Create(principal.Policies), null, null, null,
-            Context(values.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), null, null, facts, snapshot), null), null);
+        return new Authentication(new AuthorizationSubject(kind, principal.Name, principal.Arn, snapshot, policies, null, null, null,
+            Context(values, null, null, facts, snapshot), null), null);
     }
 
     /// <summary>A thing group as TestAuthorization's principal: the policies attached to it and its ancestors.</summary>
