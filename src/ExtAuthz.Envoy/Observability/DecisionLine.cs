@@ -31,6 +31,7 @@ internal static class DecisionLine
     private static readonly JsonEncodedText PrincipalName = JsonEncodedText.Encode("principal");
     private static readonly JsonEncodedText CertificateIdName = JsonEncodedText.Encode("certificateId");
     private static readonly JsonEncodedText ThingName = JsonEncodedText.Encode("thing");
+    private static readonly JsonEncodedText ClientIdName = JsonEncodedText.Encode("clientId");
     private static readonly JsonEncodedText ActionName = JsonEncodedText.Encode("action");
     private static readonly JsonEncodedText ResourceName = JsonEncodedText.Encode("resource");
     private static readonly JsonEncodedText PolicyName = JsonEncodedText.Encode("policy");
@@ -61,6 +62,7 @@ internal static class DecisionLine
         WriteIfPresent(writer, PrincipalName, record.Principal);
         WriteIfPresent(writer, CertificateIdName, record.CertificateId);
         WriteIfPresent(writer, ThingName, record.Thing);
+        WriteIfPresent(writer, ClientIdName, record.ClientId);
         WriteIfPresent(writer, ActionName, record.Action);
         WriteIfPresent(writer, ResourceName, record.Resource);
         WriteIfPresent(writer, PolicyName, record.Policy);

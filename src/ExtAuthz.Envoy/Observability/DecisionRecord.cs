@@ -39,6 +39,9 @@ public sealed record DecisionRecord
     /// <summary>The things attached to the principal, comma-separated (the one the request resolved, when it resolved one).</summary>
     public string? Thing { get; init; }
 
+    /// <summary>The MQTT client ID (the MQTT gate's decisions); null over HTTP.</summary>
+    public string? ClientId { get; init; }
+
     /// <summary>The IAM action decided (the first denied one when an operation needs several); null when none was reached.</summary>
     public string? Action { get; init; }
 

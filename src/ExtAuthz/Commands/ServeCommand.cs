@@ -9,11 +9,19 @@ internal static class ServeCommand
     public const string Help = """
         extauthz serve [--config DIR ...] [--listen ADDRESS:PORT] [--unix-socket PATH] [--admin ADDRESS:PORT|off]
                        [--dry-run] [--decision-log -|PATH|off] [--decision-log-capacity N]
-                       [--session-key-file PATH] [--session-lifetime SECONDS] [--log-level LEVEL]
+                       [--session-key-file PATH] [--session-lifetime SECONDS] [--token-query-parameter NAME]
+                       [--log-level LEVEL]
+                       [--mqtt-tunnel ADDRESS:PORT|off] [--mqtt-websocket ADDRESS:PORT|off]
+                       [--mqtt-listen ADDRESS:PORT (--mqtt-tls-cert PATH --mqtt-tls-key PATH | --mqtt-insecure-as CERT_ID)]
+                       [--broker HOST:PORT[,tls] [--broker-ca PATH]] [--mqtt-intake-allow CIDR,...]
+                       [--mqtt-intake-secret-file PATH] [--mqtt-max-packet-size BYTES]
+                       [--mqtt-deny-publish-v3 close|drop] [--mqtt-connect-timeout SECONDS]
 
         Serves envoy.service.auth.v3.Authorization/Check (gRPC over h2c) for Envoy's ext_authz filters on
         8883 (network filter, MQTT), 443 and 8443 (HTTP filter), and the gRPC health service
-        (grpc.health.v1.Health: SERVING once a configuration has loaded).
+        (grpc.health.v1.Health: SERVING once a configuration has loaded); and the MQTT gate, which
+        checks every CONNECT, PUBLISH, SUBSCRIBE and delivered message against the same configuration
+        on its way to the MQTT broker (docs/mqtt.md).
 
           --config DIR            a configuration directory (repeatable; docs/configuration.md). Watched:
                                   changes take effect within seconds, and a change that does not load is
@@ -40,13 +48,50 @@ internal static class ServeCommand
                                   MQTT-over-WebSocket upgrades (GET /mqtt), shared with the MQTT gate;
                                   default: a random key per process
           --session-lifetime S    how long a session handle is accepted (default 60)
+          --token-query-parameter NAME
+                                  on 443, also read a Cognito or federated bearer token from this query
+                                  parameter (browsers cannot set headers on a WebSocket upgrade); default:
+                                  the Authorization header only. Identities: docs/identity.md
           --log-level LEVEL       trace, debug, information (default), warning, error, critical, none
+
+        The MQTT gate (every intake off: no gate and no embedded broker):
+          --mqtt-tunnel ADDRESS:PORT
+                                  h2c endpoint for Envoy's tcp_proxy tunnels from 8883 (POST, the client
+                                  certificate in x-extauthz-client-cert; default 127.0.0.1:9192), or off
+          --mqtt-websocket ADDRESS:PORT
+                                  HTTP/1.1 endpoint for MQTT over WebSocket from Envoy's 443, bound to the
+                                  principal of its x-extauthz-session handle (default 127.0.0.1:9194), or off
+          --mqtt-listen ADDRESS:PORT
+                                  the gate's own MQTT listener, for devices without Envoy (default off):
+                                  mutual TLS with --mqtt-tls-cert and --mqtt-tls-key (PEM; client
+                                  certificates are resolved through the registry as Check does)
+          --mqtt-insecure-as CERT_ID
+                                  development only: --mqtt-listen is plain TCP and every client is the
+                                  registered certificate CERT_ID
+          --broker HOST:PORT[,tls]
+                                  the upstream MQTT broker (TLS with ,tls: the system's trust store, or
+                                  --broker-ca PATH's CAs alone); default: an embedded broker on a random
+                                  loopback port
+          --mqtt-intake-allow CIDR,...
+                                  peers allowed on the tunnel and WebSocket endpoints (repeatable;
+                                  default 127.0.0.0/8,::1/128)
+          --mqtt-intake-secret-file PATH
+                                  also require this secret in x-extauthz-intake-secret on those endpoints
+          --mqtt-max-packet-size BYTES
+                                  the largest packet a client may send, fixed header included
+                                  (default 131072, AWS IoT's limit)
+          --mqtt-deny-publish-v3 close|drop
+                                  an MQTT 3.1.1 PUBLISH that is refused closes the connection, as AWS IoT
+                                  does (default), or is acknowledged and dropped
+          --mqtt-connect-timeout SECONDS
+                                  how long a new connection may take to send CONNECT (default 10)
 
         Standard output carries the decision log only; the service's own log goes to standard error.
         Envoy's side (filters, context extensions, headers) is in docs/envoy.md.
         Stops on SIGTERM or Ctrl-C, draining the decision log.
 
-        Exit status: 0 after a clean stop; 2 when it cannot start (a port in use, an unreadable key file);
+        Exit status: 0 after a clean stop; 2 when it cannot start (a port in use, an unreadable key,
+        certificate or secret file);
         64 on a command-line error.
         """;
 
@@ -82,7 +127,7 @@ internal static class ServeCommand
         {
             app = ServiceHost.Build(options);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException)
         {
             await stderr.WriteLineAsync($"{Name}: {ex.Message}").ConfigureAwait(false);
             return Cli.ExitBadInput;

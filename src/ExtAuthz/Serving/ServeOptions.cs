@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Net;
+using ExtAuthz.Mqtt.Gate;
+using ExtAuthz.Mqtt.Hosting;
+using ExtAuthz.Mqtt.Upstream;
 
 namespace ExtAuthz.Serving;
 
@@ -32,7 +35,46 @@ internal sealed class ServeOptions
 
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The query parameter that may carry a bearer token on 443 (browsers' WebSocket upgrades); null: none.</summary>
+    public string? TokenQueryParameter { get; set; }
+
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>The MQTT gate's h2c endpoint for Envoy's tunnels; null with <c>--mqtt-tunnel off</c>.</summary>
+    public IPEndPoint? MqttTunnel { get; set; } = MqttGateHostOptions.DefaultTunnel;
+
+    /// <summary>The MQTT gate's WebSocket endpoint behind Envoy; null with <c>--mqtt-websocket off</c>.</summary>
+    public IPEndPoint? MqttWebSocket { get; set; } = MqttGateHostOptions.DefaultWebSocket;
+
+    /// <summary>The gate's own MQTT listener (mutual TLS, or plain TCP with <c>--mqtt-insecure-as</c>); off unless given.</summary>
+    public IPEndPoint? MqttListen { get; set; }
+
+    public string? MqttTlsCert { get; set; }
+
+    public string? MqttTlsKey { get; set; }
+
+    /// <summary>Development: <see cref="MqttListen"/> is plain TCP and every client is this registered certificate ID.</summary>
+    public string? MqttInsecureAs { get; set; }
+
+    /// <summary>The upstream broker; null for the embedded one.</summary>
+    public BrokerEndpoint? Broker { get; set; }
+
+    /// <summary>PEM file of the CAs that alone are trusted for the broker's TLS certificate.</summary>
+    public string? BrokerCa { get; set; }
+
+    /// <summary>Peers allowed on the tunnel and WebSocket endpoints; empty means loopback only.</summary>
+    public List<IPNetwork> MqttIntakeAllow { get; } = [];
+
+    public string? MqttIntakeSecretFile { get; set; }
+
+    public int MqttMaxPacketSize { get; set; } = new MqttGateOptions().MaxPacketSize;
+
+    public DeniedPublishV311 MqttDenyPublishV3 { get; set; } = DeniedPublishV311.Close;
+
+    public TimeSpan MqttConnectTimeout { get; set; } = new MqttGateOptions().ConnectTimeout;
+
+    /// <summary>Whether any of the gate's intakes is on.</summary>
+    public bool MqttGateEnabled => MqttTunnel is not null || MqttWebSocket is not null || MqttListen is not null;
 
     public static ServeOptions Parse(string[] args)
     {
@@ -71,6 +113,9 @@ internal sealed class ServeOptions
                 case "--session-key-file":
                     options.SessionKeyFile = Value();
                     break;
+                case "--token-query-parameter":
+                    options.TokenQueryParameter = Value();
+                    break;
                 case "--session-lifetime":
                     options.SessionLifetime = TimeSpan.FromSeconds(Positive(flag, Value()));
                     break;
@@ -79,6 +124,63 @@ internal sealed class ServeOptions
                     options.LogLevel = Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
                         ? parsed
                         : throw new ArgumentException($"--log-level must be one of trace, debug, information, warning, error, critical, none; not '{level}'");
+                    break;
+                case "--mqtt-tunnel":
+                    options.MqttTunnel = EndpointOrOff(flag, Value());
+                    break;
+                case "--mqtt-websocket":
+                    options.MqttWebSocket = EndpointOrOff(flag, Value());
+                    break;
+                case "--mqtt-listen":
+                    options.MqttListen = EndpointOrOff(flag, Value());
+                    break;
+                case "--mqtt-tls-cert":
+                    options.MqttTlsCert = Value();
+                    break;
+                case "--mqtt-tls-key":
+                    options.MqttTlsKey = Value();
+                    break;
+                case "--mqtt-insecure-as":
+                    var principal = Value();
+                    options.MqttInsecureAs = principal.Length == 64 && principal.All(char.IsAsciiHexDigit)
+                        ? principal.ToLowerInvariant()
+                        : throw new ArgumentException($"--mqtt-insecure-as needs a certificate ID (64 hex digits, the SHA-256 of the certificate's DER), not '{principal}'");
+                    break;
+                case "--broker":
+                    options.Broker = BrokerEndpoint.Parse(Value());
+                    break;
+                case "--broker-ca":
+                    options.BrokerCa = Value();
+                    break;
+                case "--mqtt-intake-allow":
+                    foreach (var cidr in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        options.MqttIntakeAllow.Add(IPNetwork.TryParse(cidr, out var network)
+                            ? network
+                            : throw new ArgumentException($"--mqtt-intake-allow needs CIDR ranges (e.g. 127.0.0.0/8,10.0.0.0/8), not '{cidr}'"));
+                    }
+
+                    break;
+                case "--mqtt-intake-secret-file":
+                    options.MqttIntakeSecretFile = Value();
+                    break;
+                case "--mqtt-max-packet-size":
+                    var size = Positive(flag, Value());
+                    options.MqttMaxPacketSize = size is >= 64 and <= MqttGateOptions.MqttMaxPacketSize
+                        ? size
+                        : throw new ArgumentException($"--mqtt-max-packet-size must be between 64 and {MqttGateOptions.MqttMaxPacketSize} bytes, not {size}");
+                    break;
+                case "--mqtt-deny-publish-v3":
+                    var mode = Value();
+                    options.MqttDenyPublishV3 = mode switch
+                    {
+                        "close" => DeniedPublishV311.Close,
+                        "drop" => DeniedPublishV311.Drop,
+                        _ => throw new ArgumentException($"--mqtt-deny-publish-v3 must be close or drop, not '{mode}'"),
+                    };
+                    break;
+                case "--mqtt-connect-timeout":
+                    options.MqttConnectTimeout = TimeSpan.FromSeconds(Positive(flag, Value()));
                     break;
                 default:
                     throw new ArgumentException(flag.StartsWith('-') ? $"unknown flag {flag}" : $"unexpected argument '{flag}' (configuration directories go after --config)");
@@ -91,13 +193,49 @@ internal sealed class ServeOptions
             options.Listen = null;
         }
 
-        if (options.Listen is not null && options.Admin is not null && options.Listen.Equals(options.Admin))
-        {
-            throw new ArgumentException($"--listen and --admin are both {options.Listen}; they need different ports");
-        }
-
+        CheckCombinations(options);
         return options;
     }
+
+    /// <summary>The gate's flags that only make sense together, and every endpoint on a port of its own.</summary>
+    private static void CheckCombinations(ServeOptions options)
+    {
+        var tls = options.MqttTlsCert is not null || options.MqttTlsKey is not null;
+        if (tls && (options.MqttTlsCert is null || options.MqttTlsKey is null))
+        {
+            throw new ArgumentException("--mqtt-tls-cert and --mqtt-tls-key go together: the listener's certificate and its private key");
+        }
+
+        if (options.MqttListen is null && (tls || options.MqttInsecureAs is not null))
+        {
+            throw new ArgumentException("--mqtt-tls-cert, --mqtt-tls-key and --mqtt-insecure-as configure the gate's own listener, which needs --mqtt-listen ADDRESS:PORT");
+        }
+
+        if (options.MqttListen is not null && tls == (options.MqttInsecureAs is not null))
+        {
+            throw new ArgumentException(tls
+                ? "--mqtt-listen serves either mutual TLS (--mqtt-tls-cert, --mqtt-tls-key) or, for development, plain TCP (--mqtt-insecure-as), not both"
+                : "--mqtt-listen needs --mqtt-tls-cert and --mqtt-tls-key (mutual TLS); for development only, --mqtt-insecure-as CERTIFICATE_ID serves plain TCP instead");
+        }
+
+        if (options.BrokerCa is not null && options.Broker is not { Tls: true })
+        {
+            throw new ArgumentException("--broker-ca is the trust for a TLS broker: it needs --broker HOST:PORT,tls");
+        }
+
+        var named = new (string Flag, IPEndPoint? Endpoint)[]
+        {
+            ("--listen", options.Listen), ("--admin", options.Admin), ("--mqtt-tunnel", options.MqttTunnel),
+            ("--mqtt-websocket", options.MqttWebSocket), ("--mqtt-listen", options.MqttListen),
+        };
+        var used = named.Where(n => n.Endpoint is not null && n.Endpoint.Port != 0).ToArray();
+        foreach (var clash in used.GroupBy(n => n.Endpoint).Where(g => g.Count() > 1))
+        {
+            throw new ArgumentException($"{string.Join(" and ", clash.Select(n => n.Flag))} are {(clash.Count() == 2 ? "both" : "all")} {clash.Key}; they need different ports");
+        }
+    }
+
+    private static IPEndPoint? EndpointOrOff(string flag, string text) => text == "off" ? null : Endpoint(flag, text);
 
     private static IPEndPoint Endpoint(string flag, string text)
     {

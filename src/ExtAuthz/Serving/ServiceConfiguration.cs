@@ -28,6 +28,15 @@ internal sealed class ServiceConfiguration : IAsyncDisposable
 
     public bool IsEmbedded => source is null;
 
+    /// <summary>Calls <paramref name="handler"/> (on the reloading thread) after each new snapshot is in effect; the embedded defaults never change.</summary>
+    public void WhenChanged(Action handler)
+    {
+        if (source is not null)
+        {
+            source.SnapshotChanged += (_, _) => handler();
+        }
+    }
+
     /// <summary>Loads the configuration (a failed first load leaves the service unready and is retried on change).</summary>
     public void Start()
     {

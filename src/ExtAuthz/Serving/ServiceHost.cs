@@ -1,7 +1,12 @@
+using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Envoy;
 using ExtAuthz.Envoy.Checking;
 using ExtAuthz.Envoy.Observability;
+using ExtAuthz.Identity.Cognito;
 using ExtAuthz.Identity.Sessions;
+using ExtAuthz.Identity.SigV4;
+using ExtAuthz.Mqtt.Gate;
+using ExtAuthz.Mqtt.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -18,9 +23,11 @@ namespace ExtAuthz.Serving;
 
 /// <summary>
 /// The service as one ASP.NET Core application: Kestrel serving gRPC over h2c (the Check service and
-/// the gRPC health service) on one endpoint or a Unix socket, and the admin HTTP endpoints
-/// (<see cref="AdminEndpoints"/>) on another. Each listener tags its connections, so admin paths answer
-/// only on the admin port and gRPC only on the gRPC one.
+/// the gRPC health service) on one endpoint or a Unix socket, the admin HTTP endpoints
+/// (<see cref="AdminEndpoints"/>) on another, and the MQTT gate's listeners (<see cref="MqttGateHost"/>).
+/// Each listener tags its connections, so admin paths answer only on the admin port, gRPC only on the
+/// gRPC one, and the gate only on its own. The gate decides with the same configuration and logs to
+/// the same decision log and metrics as the Check service.
 /// </summary>
 internal static partial class ServiceHost
 {
@@ -33,6 +40,7 @@ internal static partial class ServiceHost
     {
         // Read the session key now, so a bad key file stops the start instead of the first upgrade.
         var sessions = Sessions(options);
+        var gateOptions = GateOptions(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console =>
@@ -65,6 +73,8 @@ internal static partial class ServiceHost
             {
                 kestrel.Listen(admin, listen => Tag(listen, AdminListener, HttpProtocols.Http1));
             }
+
+            kestrel.ApplicationServices.GetService<MqttGateHost>()?.ConfigureKestrel(kestrel);
         });
 
         var services = builder.Services;
@@ -84,7 +94,14 @@ internal static partial class ServiceHost
             var metrics = provider.GetRequiredService<CheckMetrics>();
             return new CheckHandler(
                 () => configuration.Current,
-                new CheckHandlerOptions { DryRun = options.DryRun, Sessions = sessions },
+                new CheckHandlerOptions
+                {
+                    DryRun = options.DryRun,
+                    Sessions = sessions,
+                    Tokens = provider.GetRequiredService<CognitoTokenVerifier>(),
+                    TokenQueryParameter = options.TokenQueryParameter,
+                    Signatures = new SigV4Verifier(),
+                },
                 record =>
                 {
                     log.TryRecord(record);
@@ -92,13 +109,33 @@ internal static partial class ServiceHost
                 },
                 provider.GetRequiredService<ILoggerFactory>().CreateLogger("ExtAuthz.Check"));
         });
+        services.AddSingleton(provider => new CognitoTokenVerifier(logger: provider.GetRequiredService<ILoggerFactory>().CreateLogger("ExtAuthz.Cognito")));
         services.AddHostedService<ConfigurationStarter>();
+        services.AddHostedService<TokenKeysStarter>();
+        if (gateOptions is not null)
+        {
+            services.AddSingleton(provider =>
+            {
+                var configuration = provider.GetRequiredService<ServiceConfiguration>();
+                var log = provider.GetRequiredService<DecisionLog>();
+                var metrics = provider.GetRequiredService<CheckMetrics>();
+                return new MqttGateHost(gateOptions, () => configuration.Current, sessions, decision =>
+                {
+                    var record = Record(decision);
+                    log.TryRecord(record);
+                    metrics.Record(record);
+                }, provider.GetRequiredService<ILoggerFactory>());
+            });
+            services.AddHostedService<GateStarter>();
+        }
+
         services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
         // The gRPC health service reports SERVING once a configuration has loaded, like /readyz.
         services.AddGrpcHealthChecks().AddCheck<ConfigurationHealthCheck>("configuration");
 
         configureHost?.Invoke(builder);
         var app = builder.Build();
+        app.Services.GetService<MqttGateHost>()?.UseIntakes(app);
         app.Use(async (context, next) =>
         {
             // TestServer connections carry no tag: everything is reachable there.
@@ -127,6 +164,70 @@ internal static partial class ServiceHost
             return next(connection);
         });
     }
+
+    /// <summary>The gate's settings with its files read now, so a bad certificate or secret file stops the start; null when every intake is off.</summary>
+    private static MqttGateHostOptions? GateOptions(ServeOptions options)
+    {
+        if (!options.MqttGateEnabled)
+        {
+            return null;
+        }
+
+        X509Certificate2Collection? brokerTrust = null;
+        if (options.BrokerCa is { } ca)
+        {
+            brokerTrust = [];
+            brokerTrust.ImportFromPemFile(ca);
+        }
+
+        return new MqttGateHostOptions
+        {
+            Tunnel = options.MqttTunnel,
+            WebSocket = options.MqttWebSocket,
+            Listen = options.MqttListen,
+            ServerCertificate = options.MqttTlsCert is { } certificate ? X509Certificate2.CreateFromPemFile(certificate, options.MqttTlsKey) : null,
+            InsecurePrincipal = options.MqttInsecureAs,
+            Broker = options.Broker,
+            BrokerTrust = brokerTrust,
+            IntakeAllow = options.MqttIntakeAllow.Count > 0 ? options.MqttIntakeAllow : IntakeGuard.Loopback,
+
+            // A mounted Secret file often ends with a newline the sender's header does not have.
+            IntakeSecret = options.MqttIntakeSecretFile is { } secret ? File.ReadAllText(secret).Trim() : null,
+            Gate = new MqttGateOptions
+            {
+                ConnectTimeout = options.MqttConnectTimeout,
+                MaxPacketSize = options.MqttMaxPacketSize,
+                DeniedPublishV311 = options.MqttDenyPublishV3,
+                DryRun = options.DryRun,
+            },
+        };
+    }
+
+    /// <summary>A gate decision as the decision log and the metrics take it.</summary>
+    internal static DecisionRecord Record(GateDecision decision) => new()
+    {
+        Time = decision.Time,
+        DecisionId = decision.DecisionId,
+        Listener = decision.Listener,
+        Operation = decision.Operation,
+        Decision = decision.Decision,
+        Enforced = decision.Enforced,
+        PrincipalKind = decision.PrincipalKind,
+        Principal = decision.Principal,
+        CertificateId = decision.CertificateId,
+        Thing = decision.Thing,
+        ClientId = decision.ClientId,
+        Action = decision.Action,
+        Resource = decision.Resource,
+        Policy = decision.Policy,
+        Statement = decision.Statement,
+        Reason = decision.Reason,
+        ShadowDecision = decision.ShadowDecision,
+        ShadowPolicy = decision.ShadowPolicy,
+        ShadowStatement = decision.ShadowStatement,
+        Generation = decision.Generation,
+        LatencyMicroseconds = decision.LatencyMicroseconds,
+    };
 
     private static SessionHandles Sessions(ServeOptions options)
     {
@@ -172,6 +273,47 @@ internal static partial class ServiceHost
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Starts the gate (and the embedded broker) after the configuration, hooks it to configuration
+    /// changes, and closes its connections as soon as the application starts stopping: Kestrel's
+    /// graceful shutdown would otherwise wait out its timeout for long-lived MQTT connections.
+    /// </summary>
+    private sealed class GateStarter(MqttGateHost gate, ServiceConfiguration configuration, IHostApplicationLifetime lifetime) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await gate.StartAsync().ConfigureAwait(false);
+            configuration.WhenChanged(gate.OnSnapshotChanged);
+            lifetime.ApplicationStopping.Register(() => _ = gate.StopAsync());
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => gate.StopAsync();
+    }
+
+    /// <summary>
+    /// Fetches the token issuers' keys (jwksUrl, discovery) as soon as a configuration is in effect and
+    /// after every change, so that the first token of a pool does not wait for them; Checks never block on it.
+    /// </summary>
+    private sealed class TokenKeysStarter(CognitoTokenVerifier tokens, ServiceConfiguration configuration) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            WarmUp();
+            configuration.WhenChanged(WarmUp);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        private void WarmUp()
+        {
+            if (configuration.Current is { } snapshot)
+            {
+                _ = tokens.WarmUpAsync(snapshot);
+            }
+        }
     }
 
     internal sealed class ConfigurationHealthCheck(ServiceConfiguration configuration) : IHealthCheck

@@ -53,6 +53,10 @@ internal sealed class RunningService : IAsyncDisposable
     {
         options.Listen = new IPEndPoint(IPAddress.Loopback, FreePort());
         options.Admin = new IPEndPoint(IPAddress.Loopback, FreePort());
+
+        // The MQTT gate's endpoints on ports of their own too, so tests never meet another serve on the defaults.
+        options.MqttTunnel = options.MqttTunnel is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
+        options.MqttWebSocket = options.MqttWebSocket is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
         var app = ServiceHost.Build(options);
         await app.StartAsync();
         var grpc = new Uri($"http://{options.Listen}");
@@ -66,6 +70,8 @@ internal sealed class RunningService : IAsyncDisposable
         options.UnixSocket = socketPath;
         options.Listen = null;
         options.Admin = null;
+        options.MqttTunnel = null;
+        options.MqttWebSocket = null;
         var app = ServiceHost.Build(options);
         await app.StartAsync();
         var handler = new SocketsHttpHandler

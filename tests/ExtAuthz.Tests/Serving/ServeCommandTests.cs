@@ -122,7 +122,7 @@ public sealed class ServeCommandTests
         Assert.Equal(Cli.ExitOk, await Cli.RunAsync(["help", "serve"], TextReader.Null, stdout, TextWriter.Null));
 
         foreach (var flag in new[] { "--config", "--listen", "--unix-socket", "--admin", "--dry-run", "--decision-log", "--decision-log-capacity",
-                     "--session-key-file", "--session-lifetime", "--log-level", "/healthz", "/readyz", "/status", "/metrics", "/test-authorization" })
+                     "--session-key-file", "--session-lifetime", "--token-query-parameter", "--log-level", "/healthz", "/readyz", "/status", "/metrics", "/test-authorization" })
         {
             Assert.Contains(flag, stdout.ToString(), StringComparison.Ordinal);
         }

@@ -175,6 +175,24 @@ public sealed class ServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Cognito_tokens_are_verified_by_the_running_service()
+    {
+        var options = Options();
+        options.TokenQueryParameter = "token";
+        await using var service = await RunningService.InProcessAsync(options);
+        var topic = $"/topics/apps/{CheckFleet.AppIdentity}/status";
+
+        var header = await service.Client.CheckAsync(EnvoyCheckRequest.Http("POST", topic).WithListenerPort(EnvoyCheckRequest.HttpsPort)
+            .WithHeader("authorization", "Bearer " + fleet.CognitoToken()).Build());
+        var query = await service.Client.CheckAsync(EnvoyCheckRequest.WebSocket("/mqtt?token=" + Uri.EscapeDataString(fleet.CognitoToken()))
+            .WithListenerPort(EnvoyCheckRequest.HttpsPort).Build());
+        var forged = await service.Client.CheckAsync(EnvoyCheckRequest.Http("POST", topic).WithListenerPort(EnvoyCheckRequest.HttpsPort)
+            .WithHeader("authorization", "Bearer " + fleet.CognitoToken()[..^6] + "AAAAAA").Build());
+
+        Assert.Equal([0, 0, 16], new[] { header, query, forged }.Select(r => r.Status.Code));
+    }
+
+    [Fact]
     public async Task The_check_service_answers_on_a_unix_socket()
     {
         var socket = Path.Combine(Path.GetTempPath(), $"extauthz-{Guid.NewGuid():N}.sock");
