@@ -101,7 +101,7 @@ public static class PrincipalResolver
             ["cognito-identity.amazonaws.com:amr"] = (authenticationMethods ?? [authenticated ? "authenticated" : "unauthenticated"]).ToArray(),
             ["aws:PrincipalArn"] = role.Arn,
         };
-        var rolePolicies = PolicySet.Create(role.Policies);
+        var rolePolicies = IamPrincipal(snapshot, role).Policies;
         PolicySet? boundary = null;
         PolicySet? shadowBoundary = null;
         if (authenticated)
@@ -126,16 +126,7 @@ public static class PrincipalResolver
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(principal);
-        var (policies, values) = snapshot.Cache.IamPrincipals.GetOrAdd(principal.Arn, static (_, principal) =>
-        {
-            var keys = new Dictionary<string, ContextValue>(StringComparer.OrdinalIgnoreCase) { ["aws:PrincipalArn"] = principal.Arn };
-            if (principal.Kind == IamPrincipalKind.User)
-            {
-                keys["aws:username"] = principal.Name;
-            }
-
-            return (PolicySet.Create(principal.Policies), keys.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
-        }, principal);
+        var (policies, values) = IamPrincipal(snapshot, principal);
 
         var kind = principal.Kind == IamPrincipalKind.Role ? PrincipalKind.IamRole : PrincipalKind.IamUser;
         return new Authentication(new AuthorizationSubject(kind, principal.Name, principal.Arn, snapshot, policies, null, null, null,
@@ -226,6 +217,19 @@ public static class PrincipalResolver
         return snapshot.Cache.PolicySets.GetOrAdd(key, static (_, state) =>
             PolicySet.Create(state.names.Where(state.snapshot.Policies.ContainsKey).Select(n => state.snapshot.Policies[n].Document)), (snapshot, names));
     }
+
+    /// <summary>An IAM user's or role's compiled policies and principal keys, worked out once per snapshot.</summary>
+    private static (PolicySet Policies, FrozenDictionary<string, ContextValue> Values) IamPrincipal(RegistrySnapshot snapshot, IamPrincipal principal) =>
+        snapshot.Cache.IamPrincipals.GetOrAdd(principal.Arn, static (_, principal) =>
+        {
+            var keys = new Dictionary<string, ContextValue>(StringComparer.OrdinalIgnoreCase) { ["aws:PrincipalArn"] = principal.Arn };
+            if (principal.Kind == IamPrincipalKind.User)
+            {
+                keys["aws:username"] = principal.Name;
+            }
+
+            return (PolicySet.Create(principal.Policies), keys.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
+        }, principal);
 
     /// <summary>
     /// The thing whose variables a connection gets: an exclusively attached thing, else the attached thing
