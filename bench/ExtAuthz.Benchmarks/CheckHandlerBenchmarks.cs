@@ -1,0 +1,151 @@
+using BenchmarkDotNet.Attributes;
+using Envoy.Service.Auth.V3;
+using ExtAuthz.Envoy;
+using ExtAuthz.Envoy.Checking;
+using ExtAuthz.Envoy.Observability;
+using ExtAuthz.LoadTest;
+using ExtAuthz.Registry;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace ExtAuthz.Benchmarks;
+
+/// <summary>
+/// <see cref="CheckHandler.Check"/> in process, on CheckRequests built once by EnvoyCheckRequest exactly as
+/// Envoy sends them, from a registered device certificate of the load test's fleet (<see cref="BenchFleet"/>:
+/// 16 devices, a 7-statement device policy), with the decision observer <c>extauthz serve --decision-log off</c>
+/// wires (the decision log, off, and the Prometheus metrics). The certificate is known: the setup's first
+/// Check of each request fills the per-snapshot certificate cache, as a device's first request does.
+/// Target: ≤ 20 µs for the allowed X.509 HTTP publish.
+/// </summary>
+[Config(typeof(MicroConfig))]
+public class CheckHandlerBenchmarks
+{
+    private BenchFleet fleet = null!;
+    private DecisionLog decisionLog = null!;
+    private CheckHandler handler = null!;
+    private CheckHandler unobserved = null!;
+    private AuthorizationService service = null!;
+    private CheckRequest allowedPublish = null!;
+    private CheckRequest deniedPublish = null!;
+    private CheckRequest mqttConnection = null!;
+    private byte[] allowedPublishBytes = [];
+    private CheckResponse allowedResponse = null!;
+    private readonly byte[] responseBuffer = new byte[16 * 1024];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        fleet = BenchFleet.Create(16);
+        var snapshot = RegistryLoader.Load([fleet.Directory]);
+        decisionLog = DecisionLog.Open("none");
+        var metrics = new CheckMetrics(decisionLog, snapshot: () => snapshot);
+        handler = new CheckHandler(() => snapshot, new CheckHandlerOptions(), record =>
+        {
+            decisionLog.TryRecord(record);
+            metrics.Record(record);
+        });
+        unobserved = new CheckHandler(() => snapshot);
+        service = new AuthorizationService(handler);
+
+        allowedPublish = fleet.AllowedPublish(3);
+        deniedPublish = fleet.DeniedPublish(3);
+        mqttConnection = fleet.MqttConnection(3);
+        allowedPublishBytes = allowedPublish.ToByteArray();
+        allowedResponse = handler.Check(allowedPublish);
+
+        Expect(handler.Check(allowedPublish), allowed: true, nameof(allowedPublish));
+        Expect(handler.Check(deniedPublish), allowed: false, nameof(deniedPublish));
+        Expect(handler.Check(mqttConnection), allowed: true, nameof(mqttConnection));
+        Expect(unobserved.Check(allowedPublish), allowed: true, nameof(unobserved));
+        Console.WriteLine($"// request sizes: allowed publish {allowedPublish.CalculateSize():N0} B, MQTT connection {mqttConnection.CalculateSize():N0} B; "
+            + $"response sizes: allowed {handler.Check(allowedPublish).CalculateSize():N0} B, denied {handler.Check(deniedPublish).CalculateSize():N0} B");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        decisionLog.Dispose();
+        fleet.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "HTTP publish, allowed")]
+    public CheckResponse AllowedPublish() => handler.Check(allowedPublish);
+
+    [Benchmark(Description = "HTTP publish, denied (implicit)")]
+    public CheckResponse DeniedPublish() => handler.Check(deniedPublish);
+
+    [Benchmark(Description = "MQTT 8883 connection (network filter)")]
+    public CheckResponse MqttConnection() => handler.Check(mqttConnection);
+
+    /// <summary>Informational: the same Check with no observer, so without the DecisionRecord and the metrics.</summary>
+    [Benchmark(Description = "HTTP publish, allowed, no observer (no record, no metrics)")]
+    public CheckResponse AllowedPublishUnobserved() => unobserved.Check(allowedPublish);
+
+    /// <summary>
+    /// What the gRPC server does with the message on top of the handler: parse the request's protobuf
+    /// bytes, call <see cref="AuthorizationService.Check"/>, serialize the response (HTTP/2 and gRPC
+    /// framing excluded; those are the same for the no-op server in the load test).
+    /// </summary>
+    [Benchmark(Description = "gRPC adapter: parse request + AuthorizationService.Check + write response")]
+    public int AllowedPublishThroughService()
+    {
+        var request = CheckRequest.Parser.ParseFrom(allowedPublishBytes);
+        var response = service.Check(request, BenchCallContext.Instance).Result;
+        var size = response.CalculateSize();
+        response.WriteTo(responseBuffer.AsSpan(0, size));
+        return size;
+    }
+
+    /// <summary>Informational, part of the row above: parsing the request's bytes (the no-op server in the load test pays this too).</summary>
+    [Benchmark(Description = "(part of the gRPC adapter) parse the request")]
+    public CheckRequest ParseRequest() => CheckRequest.Parser.ParseFrom(allowedPublishBytes);
+
+    /// <summary>Informational, part of the row above: writing the allowed answer (headers and dynamic metadata), which the no-op server's empty OK does not pay.</summary>
+    [Benchmark(Description = "(part of the gRPC adapter) write the allowed response")]
+    public int WriteResponse()
+    {
+        var size = allowedResponse.CalculateSize();
+        allowedResponse.WriteTo(responseBuffer.AsSpan(0, size));
+        return size;
+    }
+
+    private static void Expect(CheckResponse response, bool allowed, string what)
+    {
+        if ((response.Status.Code == 0) != allowed)
+        {
+            throw new InvalidOperationException($"benchmark setup: {what} answered status {response.Status.Code} ({response.Status.Message}), expected {(allowed ? "OK" : "a denial")}");
+        }
+    }
+
+    /// <summary>The call context AuthorizationService is given; it reads nothing from it.</summary>
+    private sealed class BenchCallContext : ServerCallContext
+    {
+        public static readonly BenchCallContext Instance = new();
+
+        protected override string MethodCore => "/envoy.service.auth.v3.Authorization/Check";
+
+        protected override string HostCore => "127.0.0.1";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:50000";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore { get; } = [];
+
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+
+        protected override Metadata ResponseTrailersCore { get; } = [];
+
+        protected override Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore { get; } = new(null, []);
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) =>
+            throw new NotSupportedException("the benchmark's call context propagates nothing");
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}
