@@ -73,6 +73,17 @@ public sealed class CheckHandlerCredentialTests : IDisposable
     }
 
     [Fact]
+    public void A_federated_token_becomes_the_role_whose_trust_admits_it()
+    {
+        var admitted = Check(Https("POST", "/topics/any/topic").WithHeader("authorization", "Bearer " + fleet.OidcToken("app-42")));
+        var refused = Check(Https("POST", "/topics/any/topic").WithHeader("authorization", "Bearer " + fleet.OidcToken("intruder")));
+
+        Assert.Equal(0, admitted.Status.Code);
+        Assert.Equal(("IamRole", "AppAuthenticatedRole"), (records[0].PrincipalKind, records[0].Principal));
+        Assert.Equal(16, refused.Status.Code);
+    }
+
+    [Fact]
     public void Bad_tokens_are_401s_with_a_reason()
     {
         var expired = fleet.CognitoToken(expires: DateTimeOffset.UtcNow.AddMinutes(-10));

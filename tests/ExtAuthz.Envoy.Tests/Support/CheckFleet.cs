@@ -55,6 +55,9 @@ internal sealed class CheckFleet : IDisposable
 
     public const string CognitoIssuer = "https://cognito-identity.amazonaws.com";
 
+    /// <summary>A federated OIDC issuer whose tokens for subjects <c>app-*</c> become <c>AppAuthenticatedRole</c>.</summary>
+    public const string OidcIssuer = "https://token.example.com/realms/fleet";
+
     /// <summary>IAM policy of the operator (user) and the Cognito roles: data-plane reads, and the control plane's thing operations.</summary>
     private const string OperatorPolicy = """
         {"Version": "2012-10-17", "Statement": [
@@ -140,9 +143,18 @@ internal sealed class CheckFleet : IDisposable
                   accessKeys:
                     - id: {{OperatorKeyId}}
                       secretFile: operator.secret
+              openIdConnectProviders:
+                - url: {{OidcIssuer}}
+                  clientIds: [fleet-app]
+                  jwksFile: jwks.json
               roles:
                 - name: AppAuthenticatedRole
                   policies: [AppRole]
+                  webIdentity:
+                    - provider: {{OidcIssuer}}
+                      condition:
+                        StringLike:
+                          token.example.com/realms/fleet:sub: app-*
                 - name: AppUnauthenticatedRole
                   policies: [OperatorAccess]
             cognito:
@@ -181,13 +193,19 @@ internal sealed class CheckFleet : IDisposable
     public static string Id(X509Certificate2 certificate) => Pki.Id(certificate);
 
     /// <summary>A Cognito Identity token for <paramref name="identityId"/>, as the pool would issue it.</summary>
-    public string CognitoToken(string identityId = AppIdentity, bool authenticated = true, DateTimeOffset? expires = null)
+    public string CognitoToken(string identityId = AppIdentity, bool authenticated = true, DateTimeOffset? expires = null) =>
+        Token(CognitoIssuer, PoolId, identityId, authenticated, expires);
+
+    /// <summary>A token of the federated issuer, for the <c>fleet-app</c> client.</summary>
+    public string OidcToken(string subject) => Token(OidcIssuer, "fleet-app", subject, authenticated: true, expires: null);
+
+    private string Token(string issuer, string audience, string identityId, bool authenticated, DateTimeOffset? expires)
     {
         var now = DateTimeOffset.UtcNow;
         var descriptor = new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
-            Issuer = CognitoIssuer,
-            Audience = PoolId,
+            Issuer = issuer,
+            Audience = audience,
             IssuedAt = now.AddMinutes(-1).UtcDateTime,
             NotBefore = now.AddMinutes(-1).UtcDateTime,
             Expires = (expires ?? now.AddMinutes(10)).UtcDateTime,
