@@ -81,7 +81,8 @@ internal static class LoadRun
         var serviceGc = GcSettings(serviceArguments.Count > 0 ? serviceArguments[0] : serviceFile);
         using var noopServer = ServerProcess.Start(Noop, selfFile, [.. selfArguments, "noop-server", "--listen", "127.0.0.1:{port}"], serviceGc, options.ServerCpus);
         using var ourServer = ServerProcess.Start(Ours, serviceFile,
-            [.. serviceArguments, "serve", "--config", fleet.Directory, "--listen", "127.0.0.1:{port}", "--admin", "off", "--decision-log", "off"],
+            [.. serviceArguments, "serve", "--config", fleet.Directory, "--listen", "127.0.0.1:{port}", "--admin", "off", "--decision-log", "off",
+                "--mqtt-tunnel", "off", "--mqtt-websocket", "off"],
             new Dictionary<string, string>(), options.ServerCpus);
         using var noop = new Target(noopServer, options.Connections);
         using var ours = new Target(ourServer, options.Connections);
