@@ -107,7 +107,9 @@ public sealed partial class CheckHandler
             DomainName = EnvoyAttributes.DomainName(attributes, http),
         };
 
-        var identity = Authenticate(snapshot, attributes, http, facts, outcome.Listener);
+        // :method and :path are read once: credentials (SigV4 signs them) and routing both need them.
+        var line = http is null ? default : EnvoyAttributes.RequestLine(http);
+        var identity = Authenticate(snapshot, attributes, http, line, facts, outcome.Listener);
         outcome.CertificateId = identity.CredentialId;
         if (!identity.Succeeded)
         {
@@ -127,11 +129,11 @@ public sealed partial class CheckHandler
 
         if (controlPlane)
         {
-            DecideControlPlane(http!, subject, outcome);
+            DecideControlPlane(http!, line, subject, outcome);
             return;
         }
 
-        DecideHttp(http!, facts, subject, outcome);
+        DecideHttp(http!, line, facts, subject, outcome);
     }
 
     private bool TryListener(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, CheckOutcome outcome)
@@ -169,7 +171,8 @@ public sealed partial class CheckHandler
         return true;
     }
 
-    private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ConnectionFacts facts, Listener listener)
+    private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, AttributeContext.Types.HttpRequest? http, RequestLine line,
+        ConnectionFacts facts, Listener listener)
     {
         var certificate = attributes.Source?.Certificate;
         if (!string.IsNullOrEmpty(certificate))
@@ -199,7 +202,7 @@ public sealed partial class CheckHandler
             }
         }
 
-        if (http is not null && listener == Listener.Https && TryCredentials(snapshot, http, facts) is { } fromHeaders)
+        if (http is not null && listener == Listener.Https && TryCredentials(snapshot, http, line, facts) is { } fromHeaders)
         {
             return fromHeaders;
         }
@@ -217,18 +220,16 @@ public sealed partial class CheckHandler
     }
 
     /// <summary>On 443: a Cognito or federated bearer token, else a SigV4 signature (header or presigned URL); null when neither is present.</summary>
-    private IdentityResult? TryCredentials(RegistrySnapshot snapshot, AttributeContext.Types.HttpRequest http, ConnectionFacts facts)
+    private IdentityResult? TryCredentials(RegistrySnapshot snapshot, AttributeContext.Types.HttpRequest http, RequestLine line, ConnectionFacts facts)
     {
-        var method = !string.IsNullOrEmpty(http.Method) ? http.Method : EnvoyAttributes.Header(http, ":method", out _, out _) ?? string.Empty;
-        var path = !string.IsNullOrEmpty(http.Path) ? http.Path : EnvoyAttributes.Header(http, ":path", out _, out _) ?? string.Empty;
-        if (HttpCredentials.BearerToken(http, path, options.TokenQueryParameter) is { } token)
+        if (HttpCredentials.BearerToken(http, line.Path, options.TokenQueryParameter) is { } token)
         {
             return options.Tokens is { } tokens
                 ? tokens.Verify(snapshot, token, facts)
                 : IdentityResult.Fail(IdentityFailure.Unregistered, "bearer tokens are not accepted by this service (no token verifier is configured)");
         }
 
-        var signed = HttpCredentials.Signed(http, method, path);
+        var signed = HttpCredentials.Signed(http, line.Method, line.Path);
         if (SigV4Verifier.IsSigV4(signed))
         {
             return options.Signatures is { } signatures
@@ -239,9 +240,9 @@ public sealed partial class CheckHandler
         return null;
     }
 
-    private void DecideHttp(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
+    private void DecideHttp(AttributeContext.Types.HttpRequest http, RequestLine line, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
     {
-        if (!TryRoute(http, outcome, HttpDataPlane.Match, out var route))
+        if (!TryRoute(line, outcome, HttpDataPlane.Match, out var route))
         {
             return;
         }
@@ -262,7 +263,7 @@ public sealed partial class CheckHandler
     /// policies. Some operations name their resource in a header or the JSON body (AttachPolicy's
     /// target, AttachThingPrincipal's principal), which the route leaves to be read here.
     /// </summary>
-    private void DecideControlPlane(AttributeContext.Types.HttpRequest http, AuthorizationSubject subject, CheckOutcome outcome)
+    private void DecideControlPlane(AttributeContext.Types.HttpRequest http, RequestLine line, AuthorizationSubject subject, CheckOutcome outcome)
     {
         if (subject.Kind == PrincipalKind.Certificate)
         {
@@ -270,7 +271,7 @@ public sealed partial class CheckHandler
             return;
         }
 
-        if (!TryRoute(http, outcome, ControlPlaneRoutes.Match, out var route))
+        if (!TryRoute(line, outcome, ControlPlaneRoutes.Match, out var route))
         {
             return;
         }
@@ -306,11 +307,10 @@ public sealed partial class CheckHandler
         DecidePermissions(permissions, subject, null, outcome);
     }
 
-    private bool TryRoute(AttributeContext.Types.HttpRequest http, CheckOutcome outcome, Func<string, string, DataPlaneRoute> match, out DataPlaneRoute route)
+    private bool TryRoute(RequestLine line, CheckOutcome outcome, Func<string, string, DataPlaneRoute> match, out DataPlaneRoute route)
     {
         route = default;
-        var method = !string.IsNullOrEmpty(http.Method) ? http.Method : EnvoyAttributes.Header(http, ":method", out _, out _);
-        var path = !string.IsNullOrEmpty(http.Path) ? http.Path : EnvoyAttributes.Header(http, ":path", out _, out _);
+        var (method, path) = line;
         if (string.IsNullOrEmpty(method) || string.IsNullOrEmpty(path))
         {
             outcome.Invalid(string.IsNullOrEmpty(method) ? "the HTTP request has no method" : "the HTTP request has no path");

@@ -4,6 +4,9 @@ using Envoy.Service.Auth.V3;
 
 namespace ExtAuthz.Envoy.Checking;
 
+/// <summary>An HTTP request's method and raw path, as Envoy forwarded them.</summary>
+internal readonly record struct RequestLine(string Method, string Path);
+
 /// <summary>
 /// Reads a CheckRequest's attributes as Envoy fills them (docs: the reference's §1): headers from the
 /// merged <c>headers</c> map or, with <c>encode_raw_headers</c>, the raw <c>header_map</c>; the client
@@ -11,6 +14,11 @@ namespace ExtAuthz.Envoy.Checking;
 /// </summary>
 internal static class EnvoyAttributes
 {
+    /// <summary>The request's method and raw path (with the query): Envoy's fields, else the pseudo-headers; empty when absent.</summary>
+    public static RequestLine RequestLine(AttributeContext.Types.HttpRequest http) => new(
+        !string.IsNullOrEmpty(http.Method) ? http.Method : Header(http, ":method", out _, out _) ?? string.Empty,
+        !string.IsNullOrEmpty(http.Path) ? http.Path : Header(http, ":path", out _, out _) ?? string.Empty);
+
     /// <summary>The one value of a request header; <paramref name="count"/> says how many entries carried it (raw headers are not merged).</summary>
     public static string? Header(AttributeContext.Types.HttpRequest http, string name, out int count, out bool invalidUtf8)
     {
