@@ -51,11 +51,27 @@ public sealed class DevCertsCommandTests : IDisposable
 
         if (!OperatingSystem.IsWindows())
         {
-            foreach (var name in new[] { "ca", "sensor-1", "sensor-2" })
+            foreach (var name in new[] { "ca", "sensor-1", "sensor-2", "console", "server" })
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(directory, name + ".key")));
             }
         }
+    }
+
+    [Fact]
+    public async Task Writes_a_localhost_server_certificate_for_tls_servers_only()
+    {
+        await Run("dev-certs", directory);
+
+        using var ca = Read("ca");
+        using var server = Read("server");
+        Assert.Equal("CN=localhost, O=ExampleCorp", server.Subject);
+        Assert.Equal(ca.Subject, server.Issuer);
+        var names = Assert.Single(server.Extensions.OfType<X509SubjectAlternativeNameExtension>());
+        Assert.Equal(["localhost"], names.EnumerateDnsNames());
+        Assert.Equal(["127.0.0.1", "::1"], names.EnumerateIPAddresses().Select(a => a.ToString()));
+        var usage = Assert.Single(server.Extensions.OfType<X509EnhancedKeyUsageExtension>());
+        Assert.Equal(["1.3.6.1.5.5.7.3.1"], usage.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value));
     }
 
     [Fact]
@@ -64,8 +80,8 @@ public sealed class DevCertsCommandTests : IDisposable
         var (_, stdout, _) = await Run("dev-certs", directory);
 
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3, lines.Length);
-        foreach (var (line, name) in lines.Zip(new[] { "ca", "sensor-1", "sensor-2" }))
+        Assert.Equal(5, lines.Length);
+        foreach (var (line, name) in lines.Zip(new[] { "ca", "sensor-1", "sensor-2", "console", "server" }))
         {
             using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(directory, name + ".pem")));
             var id = Convert.ToHexString(SHA256.HashData(certificate.RawData)).ToLowerInvariant();
