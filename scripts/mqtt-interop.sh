@@ -148,7 +148,7 @@ decisions="$work/decisions.jsonl"
 dotnet "$dll" serve --config "$config" \
   --mqtt-listen "127.0.0.1:$gate_port" --mqtt-tls-cert "$work/gate.pem" --mqtt-tls-key "$work/gate.key" \
   --broker "127.0.0.1:$broker_port" --listen 127.0.0.1:0 --admin "127.0.0.1:$admin_port" \
-  --mqtt-tunnel off --mqtt-websocket off --decision-log "$decisions" >"$work/serve.log" 2>&1 &
+  --mqtt-tunnel off --mqtt-websocket off --http-publish off --decision-log "$decisions" >"$work/serve.log" 2>&1 &
 pids+=($!)
 
 deadline=$((SECONDS + 60))

@@ -82,7 +82,7 @@ internal static class LoadRun
         using var noopServer = ServerProcess.Start(Noop, selfFile, [.. selfArguments, "noop-server", "--listen", "127.0.0.1:{port}"], serviceGc, options.ServerCpus);
         using var ourServer = ServerProcess.Start(Ours, serviceFile,
             [.. serviceArguments, "serve", "--config", fleet.Directory, "--listen", "127.0.0.1:{port}", "--admin", "off", "--decision-log", "off",
-                "--mqtt-tunnel", "off", "--mqtt-websocket", "off"],
+                "--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--http-publish", "off"],
             new Dictionary<string, string>(), options.ServerCpus);
         using var noop = new Target(noopServer, options.Connections);
         using var ours = new Target(ourServer, options.Connections);

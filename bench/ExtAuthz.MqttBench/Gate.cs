@@ -36,7 +36,7 @@ internal sealed class Gate : IDisposable
             "--mqtt-listen", $"127.0.0.1:{port}", "--mqtt-insecure-as", fleet.CertificateId,
             "--broker", $"127.0.0.1:{brokerPort}",
             "--listen", "127.0.0.1:0", "--admin", $"127.0.0.1:{admin}",
-            "--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--decision-log", "off", "--log-level", "warning",
+            "--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--http-publish", "off", "--decision-log", "off", "--log-level", "warning",
         ]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await process.WaitReadyAsync("extauthz serve", async () =>

@@ -46,6 +46,10 @@ public sealed class SidecarConfigTests
             SidecarChecks.WebSocket, "does not remove x-extauthz-intake-secret"),
         ["WebSocket to the wrong port"] = (c => Port(Cluster(c, "mqtt_gate_websocket")["load_assignment"]!["endpoints"]![0]!["lb_endpoints"]![0]!["endpoint"]!, 9192),
             SidecarChecks.WebSocket, "cluster mqtt_gate_websocket points at 127.0.0.1:9192, not 127.0.0.1:9194"),
+        ["HTTP publish to the data-plane placeholder"] = (c => PublishRoute(c, 8443)["route"]!["cluster"] = "data_plane",
+            SidecarChecks.HttpPublish, "cluster data_plane points at data-plane.iot.svc.cluster.local:8080, not 127.0.0.1:9195"),
+        ["HTTP publish keeps a forgeable header"] = (c => PublishRoute(c, 443).Remove("request_headers_to_remove"),
+            SidecarChecks.HttpPublish, "does not remove x-extauthz-intake-secret"),
         ["no catch-all route"] = (c => Routes(c, 8443).RemoveAt(Routes(c, 8443).Count - 1),
             SidecarChecks.CatchAll, "the virtual host has no catch-all route"),
         ["no catch-all virtual host"] = (c => Hosts(c, 8443)[0]!["domains"] = new JsonArray("iot.example.com"),
@@ -162,6 +166,10 @@ public sealed class SidecarConfigTests
     private static JsonObject MqttRoute(JsonObject config) =>
         Hosts(config, 443, chain: 1).Single(h => h!["name"]!.GetValue<string>() == "data_plane")!["routes"]!.AsArray()
             .Single(r => r!["match"]!["path"]?.GetValue<string>() == "/mqtt")!.AsObject();
+
+    private static JsonObject PublishRoute(JsonObject config, int port) =>
+        Hosts(config, port, chain: port == 443 ? 1 : 0).Single(h => h!["name"]!.GetValue<string>() == "data_plane")!["routes"]!.AsArray()
+            .Single(r => r!["match"]!["prefix"]?.GetValue<string>() == "/topics/")!.AsObject();
 
     private static JsonObject Extensions(JsonNode host) => host["typed_per_filter_config"]!["envoy.filters.http.ext_authz"]!["check_settings"]!["context_extensions"]!.AsObject();
 

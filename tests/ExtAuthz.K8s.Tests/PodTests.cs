@@ -94,7 +94,7 @@ public sealed partial class PodTests
         var serve = Serve();
         var clusters = EnvoyConfig().Clusters.ToDictionary(c => c.Name, c => c.Endpoints);
         var loopback = clusters.SelectMany(c => c.Value).Where(e => IPAddress.IsLoopback(e.Address)).ToHashSet();
-        IPEndPoint[] served = [serve.Listen!, serve.MqttTunnel!, serve.MqttWebSocket!];
+        IPEndPoint[] served = [serve.Listen!, serve.MqttTunnel!, serve.MqttWebSocket!, serve.HttpPublish!];
 
         // Every loopback endpoint Envoy uses is one of serve's, and every one of serve's is used.
         Assert.Equal(served.ToHashSet(), loopback);
@@ -106,7 +106,7 @@ public sealed partial class PodTests
     {
         var serve = Serve();
 
-        Assert.All([serve.Listen, serve.MqttTunnel, serve.MqttWebSocket], e => Assert.True(e is not null && IPAddress.IsLoopback(e.Address), $"{e} is not on loopback"));
+        Assert.All([serve.Listen, serve.MqttTunnel, serve.MqttWebSocket, serve.HttpPublish], e => Assert.True(e is not null && IPAddress.IsLoopback(e.Address), $"{e} is not on loopback"));
         Assert.Null(serve.MqttListen);
         Assert.Equal(IPAddress.Any, serve.Admin!.Address);
         Assert.Equal([serve.Admin.Port], Container(ExtAuthzContainer).Ports.Select(p => p.ContainerPort));

@@ -59,7 +59,7 @@ public sealed class RolloutTests : IDisposable
         var snapshot = RegistryLoader.Load(Serve().Configs.Select(Local).ToList());
 
         Assert.Equal("123456789012", snapshot.AccountId);
-        Assert.Equal(2, snapshot.Certificates.Count);
+        Assert.Equal(3, snapshot.Certificates.Count);
         Assert.Single(snapshot.CaCertificates);
         Assert.Contains("DevicePolicy", snapshot.Policies.Keys);
         Assert.Contains("FleetPolicy", snapshot.Policies.Keys);

@@ -81,20 +81,26 @@ public sealed partial class MqttGateHost : IAsyncDisposable
     /// <summary>The broker started in process when none is configured.</summary>
     public EmbeddedBroker? EmbeddedBroker { get; private set; }
 
+    /// <summary>Publishes authorized HTTP publishes to the broker, once <see cref="StartAsync"/> has run.</summary>
+    public BrokerPublisher? Publisher { get; private set; }
+
     /// <summary>Starts the embedded broker (when no broker is configured) and the gate. Call before the listeners serve.</summary>
     public async Task StartAsync()
     {
-        IBrokerConnector broker;
+        BrokerEndpoint endpoint;
         if (options.Broker is { } configured)
         {
-            broker = new TcpBrokerConnector(configured, options.BrokerTrust);
+            endpoint = configured;
         }
         else
         {
             EmbeddedBroker = await EmbeddedBroker.StartAsync().ConfigureAwait(false);
-            broker = new TcpBrokerConnector(EmbeddedBroker.Endpoint);
-            LogEmbeddedBroker(logger, EmbeddedBroker.Endpoint);
+            endpoint = EmbeddedBroker.Endpoint;
+            LogEmbeddedBroker(logger, endpoint);
         }
+
+        var broker = new TcpBrokerConnector(endpoint, options.BrokerTrust);
+        Publisher = new BrokerPublisher(endpoint, options.BrokerTrust);
 
         Volatile.Write(ref gate, new MqttGate(snapshots, broker, options.Gate, decisions, logger));
         if (options.InsecurePrincipal is not null && options.Listen is not null)
@@ -196,6 +202,11 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         if (Gate is { } running)
         {
             await running.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Publisher is { } publisher)
+        {
+            await publisher.DisposeAsync().ConfigureAwait(false);
         }
 
         if (EmbeddedBroker is { } embedded)

@@ -16,6 +16,8 @@ internal static class ServeCommand
                        [--broker HOST:PORT[,tls] [--broker-ca PATH]] [--mqtt-intake-allow CIDR,...]
                        [--mqtt-intake-secret-file PATH] [--mqtt-max-packet-size BYTES]
                        [--mqtt-deny-publish-v3 close|drop] [--mqtt-connect-timeout SECONDS]
+                       [--http-publish ADDRESS:PORT|off]
+                       [--https-listen ADDRESS:PORT --https-tls-cert PATH --https-tls-key PATH] [--dev-certs DIR]
 
         Serves envoy.service.auth.v3.Authorization/Check (gRPC over h2c) for Envoy's ext_authz filters on
         8883 (network filter, MQTT), 443 and 8443 (HTTP filter), and the gRPC health service
@@ -27,7 +29,10 @@ internal static class ServeCommand
                                   changes take effect within seconds, and a change that does not load is
                                   refused while the last good configuration keeps serving. Without
                                   --config the embedded defaults are served: an account with no devices,
-                                  so every request is refused (401).
+                                  so every request is refused (401). A directory may hold serve.args:
+                                  more flags for this command, one per line with its value (# starts
+                                  a comment; paths are relative to the directory), read before the
+                                  command line's, which win. examples/quickstart/serve.args is one.
           --listen ADDRESS:PORT   the gRPC endpoint (default 127.0.0.1:9191; port 0 takes a free one)
           --unix-socket PATH      serve gRPC on a Unix domain socket instead (with --listen too: both)
           --admin ADDRESS:PORT    the admin HTTP endpoint (default 127.0.0.1:9193), or off:
@@ -54,7 +59,8 @@ internal static class ServeCommand
                                   the Authorization header only. Identities: docs/identity.md
           --log-level LEVEL       trace, debug, information (default), warning, error, critical, none
 
-        The MQTT gate (every intake off: no gate and no embedded broker):
+        The MQTT gate (with every intake below and the HTTP publish endpoints off: no gate and no
+        embedded broker):
           --mqtt-tunnel ADDRESS:PORT
                                   h2c endpoint for Envoy's tcp_proxy tunnels from 8883 (POST, the client
                                   certificate in x-extauthz-client-cert; default 127.0.0.1:9192), or off
@@ -86,6 +92,23 @@ internal static class ServeCommand
           --mqtt-connect-timeout SECONDS
                                   how long a new connection may take to send CONNECT (default 10)
 
+        HTTP publish (AWS IoT's POST /topics/{topic}?qos=0|1&retain=true|false, published to the gate's
+        broker; answered {"message":"OK","traceId":...}; the data plane's other operations get 501):
+          --http-publish ADDRESS:PORT
+                                  HTTP/1.1 endpoint for Envoy's data-plane route /topics/, after
+                                  ext_authz allowed the request (default 127.0.0.1:9195), or off; the
+                                  same peers and secret as the gate's intakes
+          --https-listen ADDRESS:PORT
+                                  the data plane's own HTTPS listener, for development without Envoy
+                                  (default off): each request is checked as Envoy's 8443 listener would
+                                  ask (the client's certificate through the registry), then served
+          --https-tls-cert PATH, --https-tls-key PATH
+                                  that listener's server certificate and key (PEM)
+
+        Development:
+          --dev-certs DIR         make the development certificates (see 'extauthz help dev-certs') in DIR
+                                  when they are missing, before the configuration loads
+
         Standard output carries the decision log only; the service's own log goes to standard error.
         Envoy's side (filters, context extensions, headers) is in docs/envoy.md.
         Stops on SIGTERM or Ctrl-C, draining the decision log.
@@ -115,11 +138,39 @@ internal static class ServeCommand
             await stderr.WriteLineAsync($"{Name}: {ex.Message}\n\n{Help}").ConfigureAwait(false);
             return Cli.ExitUsage;
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"{Name}: cannot read {ServeOptions.SettingsFile}: {ex.Message}").ConfigureAwait(false);
+            return Cli.ExitBadInput;
+        }
 
         foreach (var directory in options.Configs.Where(d => !Directory.Exists(d)))
         {
             await stderr.WriteLineAsync($"{Name}: the configuration directory {directory} does not exist").ConfigureAwait(false);
             return Cli.ExitBadInput;
+        }
+
+        foreach (var file in options.SettingsFiles)
+        {
+            await stderr.WriteLineAsync($"{Name}: flags from {file}").ConfigureAwait(false);
+        }
+
+        if (options.DevCerts is { } devCerts)
+        {
+            try
+            {
+                var made = await DevelopmentPki.CompleteAsync(devCerts).ConfigureAwait(false);
+                if (made.Count > 0)
+                {
+                    await stderr.WriteLineAsync(
+                        $"{Name}: made development certificates (unprotected keys, for development only): {string.Join(", ", made.Select(m => m.Path))}").ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                await stderr.WriteLineAsync($"{Name}: --dev-certs: {ex.Message}").ConfigureAwait(false);
+                return Cli.ExitBadInput;
+            }
         }
 
         WebApplication app;

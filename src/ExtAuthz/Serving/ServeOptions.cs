@@ -13,6 +13,18 @@ internal sealed class ServeOptions
 
     public static readonly IPEndPoint DefaultAdmin = new(IPAddress.Loopback, 9193);
 
+    public static readonly IPEndPoint DefaultHttpPublish = new(IPAddress.Loopback, 9195);
+
+    /// <summary>The file in a configuration directory that holds flags for <c>serve</c> (<see cref="Parse"/>).</summary>
+    public const string SettingsFile = "serve.args";
+
+    /// <summary>Flags whose value is a path: in a <see cref="SettingsFile"/>, relative to its directory.</summary>
+    private static readonly HashSet<string> PathFlags = new(StringComparer.Ordinal)
+    {
+        "--config", "--unix-socket", "--decision-log", "--session-key-file", "--mqtt-tls-cert", "--mqtt-tls-key", "--broker-ca",
+        "--mqtt-intake-secret-file", "--https-tls-cert", "--https-tls-key", "--dev-certs",
+    };
+
     /// <summary>Configuration directories; none means the embedded defaults.</summary>
     public List<string> Configs { get; } = [];
 
@@ -73,17 +85,123 @@ internal sealed class ServeOptions
 
     public TimeSpan MqttConnectTimeout { get; set; } = new MqttGateOptions().ConnectTimeout;
 
-    /// <summary>Whether any of the gate's intakes is on.</summary>
-    public bool MqttGateEnabled => MqttTunnel is not null || MqttWebSocket is not null || MqttListen is not null;
+    /// <summary>The data plane's upstream behind Envoy: <c>POST /topics/{topic}</c> published to the broker; null with <c>--http-publish off</c>.</summary>
+    public IPEndPoint? HttpPublish { get; set; } = DefaultHttpPublish;
 
+    /// <summary>The data plane's own HTTPS listener (mutual TLS, as Envoy's 8443); off unless given.</summary>
+    public IPEndPoint? HttpsListen { get; set; }
+
+    public string? HttpsTlsCert { get; set; }
+
+    public string? HttpsTlsKey { get; set; }
+
+    /// <summary>Development: the directory where the development PKI is made on start when missing.</summary>
+    public string? DevCerts { get; set; }
+
+    /// <summary>Whether <c>--mqtt-listen off</c> was given: the listener's other flags (say, from a settings file) are then ignored.</summary>
+    private bool MqttListenOff { get; set; }
+
+    /// <summary>Whether <c>--https-listen off</c> was given, likewise.</summary>
+    private bool HttpsListenOff { get; set; }
+
+    /// <summary>The <see cref="SettingsFile"/>s whose flags were read, in order.</summary>
+    public List<string> SettingsFiles { get; } = [];
+
+    /// <summary>Whether any of the gate's intakes is on (the HTTP publish endpoints count: they need its broker).</summary>
+    public bool MqttGateEnabled => MqttTunnel is not null || MqttWebSocket is not null || MqttListen is not null || HttpPublish is not null || HttpsListen is not null;
+
+    /// <summary>
+    /// Parses the command line. A configuration directory given with <c>--config</c> may hold a
+    /// <see cref="SettingsFile"/>: flags, one per line with its value (<c>#</c> starts a comment), read
+    /// before the command line's, so the command line wins; paths in it are relative to its directory.
+    /// </summary>
     public static ServeOptions Parse(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
         var options = new ServeOptions();
-        var listenGiven = false;
+        var state = new ParseState();
+        foreach (var directory in ConfigArguments(args))
+        {
+            var file = Path.Combine(directory, SettingsFile);
+            if (File.Exists(file))
+            {
+                options.SettingsFiles.Add(file);
+                ParseInto(options, ReadSettings(file, directory), state, file);
+            }
+        }
+
+        // The command line's directories first, then those the settings files add, in the order given.
+        var added = options.Configs.ToList();
+        options.Configs.Clear();
+        ParseInto(options, args, state, null);
+        options.Configs.AddRange(added);
+        if (options.UnixSocket is not null && !state.ListenGiven)
+        {
+            // A Unix socket replaces the TCP endpoint unless both are asked for.
+            options.Listen = null;
+        }
+
+        CheckCombinations(options);
+        return options;
+    }
+
+    /// <summary>The values of the command line's <c>--config</c> flags (a settings file's own are not followed further).</summary>
+    private static IEnumerable<string> ConfigArguments(string[] args)
+    {
+        for (var i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == "--config")
+            {
+                yield return args[++i];
+            }
+        }
+    }
+
+    private static string[] ReadSettings(string file, string directory)
+    {
+        var tokens = new List<string>();
+        var number = 0;
+        foreach (var raw in File.ReadAllLines(file))
+        {
+            number++;
+            var hash = raw.IndexOf('#', StringComparison.Ordinal);
+            var line = (hash >= 0 ? raw[..hash] : raw).Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var space = line.IndexOfAny([' ', '\t']);
+            var flag = space < 0 ? line : line[..space];
+            if (!flag.StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{file}:{number}: a line holds one flag and its value (e.g. --mqtt-listen 127.0.0.1:8883), not '{line}'");
+            }
+
+            tokens.Add(flag);
+            if (space >= 0)
+            {
+                var value = line[(space + 1)..].Trim();
+                tokens.Add(PathFlags.Contains(flag) && value is not ("-" or "off" or "none") && !Path.IsPathRooted(value)
+                    ? Path.Combine(directory, value)
+                    : value);
+            }
+        }
+
+        return [.. tokens];
+    }
+
+    private sealed class ParseState
+    {
+        public bool ListenGiven { get; set; }
+    }
+
+    private static void ParseInto(ServeOptions options, string[] args, ParseState state, string? file)
+    {
         for (var i = 0; i < args.Length; i++)
         {
             var flag = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{flag} needs a value");
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{flag} needs a value" + (file is null ? "" : $" (in {file})"));
             switch (flag)
             {
                 case "--config":
@@ -91,7 +209,7 @@ internal sealed class ServeOptions
                     break;
                 case "--listen":
                     options.Listen = Endpoint(flag, Value());
-                    listenGiven = true;
+                    state.ListenGiven = true;
                     break;
                 case "--unix-socket":
                     options.UnixSocket = Value();
@@ -133,6 +251,7 @@ internal sealed class ServeOptions
                     break;
                 case "--mqtt-listen":
                     options.MqttListen = EndpointOrOff(flag, Value());
+                    options.MqttListenOff = options.MqttListen is null;
                     break;
                 case "--mqtt-tls-cert":
                     options.MqttTlsCert = Value();
@@ -182,19 +301,27 @@ internal sealed class ServeOptions
                 case "--mqtt-connect-timeout":
                     options.MqttConnectTimeout = TimeSpan.FromSeconds(Positive(flag, Value()));
                     break;
+                case "--http-publish":
+                    options.HttpPublish = EndpointOrOff(flag, Value());
+                    break;
+                case "--https-listen":
+                    options.HttpsListen = EndpointOrOff(flag, Value());
+                    options.HttpsListenOff = options.HttpsListen is null;
+                    break;
+                case "--https-tls-cert":
+                    options.HttpsTlsCert = Value();
+                    break;
+                case "--https-tls-key":
+                    options.HttpsTlsKey = Value();
+                    break;
+                case "--dev-certs":
+                    options.DevCerts = Value();
+                    break;
                 default:
-                    throw new ArgumentException(flag.StartsWith('-') ? $"unknown flag {flag}" : $"unexpected argument '{flag}' (configuration directories go after --config)");
+                    var where = file is null ? "" : $" in {file}";
+                    throw new ArgumentException(flag.StartsWith('-') ? $"unknown flag {flag}{where}" : $"unexpected argument '{flag}'{where} (configuration directories go after --config)");
             }
         }
-
-        if (options.UnixSocket is not null && !listenGiven)
-        {
-            // A Unix socket replaces the TCP endpoint unless both are asked for.
-            options.Listen = null;
-        }
-
-        CheckCombinations(options);
-        return options;
     }
 
     /// <summary>The gate's flags that only make sense together, and every endpoint on a port of its own.</summary>
@@ -204,6 +331,11 @@ internal sealed class ServeOptions
         if (tls && (options.MqttTlsCert is null || options.MqttTlsKey is null))
         {
             throw new ArgumentException("--mqtt-tls-cert and --mqtt-tls-key go together: the listener's certificate and its private key");
+        }
+
+        if (options.MqttListenOff)
+        {
+            (options.MqttTlsCert, options.MqttTlsKey, options.MqttInsecureAs, tls) = (null, null, null, false);
         }
 
         if (options.MqttListen is null && (tls || options.MqttInsecureAs is not null))
@@ -218,6 +350,24 @@ internal sealed class ServeOptions
                 : "--mqtt-listen needs --mqtt-tls-cert and --mqtt-tls-key (mutual TLS); for development only, --mqtt-insecure-as CERTIFICATE_ID serves plain TCP instead");
         }
 
+        if (options.HttpsListenOff)
+        {
+            (options.HttpsTlsCert, options.HttpsTlsKey) = (null, null);
+        }
+
+        var https = options.HttpsTlsCert is not null || options.HttpsTlsKey is not null;
+        if (https && (options.HttpsTlsCert is null || options.HttpsTlsKey is null))
+        {
+            throw new ArgumentException("--https-tls-cert and --https-tls-key go together: the listener's certificate and its private key");
+        }
+
+        if ((options.HttpsListen is null) == https)
+        {
+            throw new ArgumentException(https
+                ? "--https-tls-cert and --https-tls-key configure the data plane's own HTTPS listener, which needs --https-listen ADDRESS:PORT"
+                : "--https-listen needs --https-tls-cert and --https-tls-key (the server's certificate and key; clients authenticate with theirs)");
+        }
+
         if (options.BrokerCa is not null && options.Broker is not { Tls: true })
         {
             throw new ArgumentException("--broker-ca is the trust for a TLS broker: it needs --broker HOST:PORT,tls");
@@ -226,7 +376,8 @@ internal sealed class ServeOptions
         var named = new (string Flag, IPEndPoint? Endpoint)[]
         {
             ("--listen", options.Listen), ("--admin", options.Admin), ("--mqtt-tunnel", options.MqttTunnel),
-            ("--mqtt-websocket", options.MqttWebSocket), ("--mqtt-listen", options.MqttListen),
+            ("--mqtt-websocket", options.MqttWebSocket), ("--mqtt-listen", options.MqttListen), ("--http-publish", options.HttpPublish),
+            ("--https-listen", options.HttpsListen),
         };
         var used = named.Where(n => n.Endpoint is not null && n.Endpoint.Port != 0).ToArray();
         foreach (var clash in used.GroupBy(n => n.Endpoint).Where(g => g.Count() > 1))

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Envoy;
 using ExtAuthz.Envoy.Checking;
@@ -13,6 +14,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -34,6 +36,8 @@ internal static partial class ServiceHost
     private const string ListenerItem = "extauthz.listener";
     private const string GrpcListener = "grpc";
     private const string AdminListener = "admin";
+    private const string HttpPublishListener = "http-publish";
+    private const string HttpsListener = "https";
 
     /// <summary>Builds the application; <paramref name="configureHost"/> lets tests swap the server (TestServer) before it is built.</summary>
     public static WebApplication Build(ServeOptions options, Action<WebApplicationBuilder>? configureHost = null)
@@ -41,6 +45,7 @@ internal static partial class ServiceHost
         // Read the session key now, so a bad key file stops the start instead of the first upgrade.
         var sessions = Sessions(options);
         var gateOptions = GateOptions(options);
+        var httpsCertificate = options.HttpsTlsCert is { } httpsCert ? X509Certificate2.CreateFromPemFile(httpsCert, options.HttpsTlsKey) : null;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console =>
@@ -75,6 +80,29 @@ internal static partial class ServiceHost
             }
 
             kestrel.ApplicationServices.GetService<MqttGateHost>()?.ConfigureKestrel(kestrel);
+            if (options.HttpPublish is { } publish)
+            {
+                kestrel.Listen(publish, listen => Tag(listen, HttpPublishListener, HttpProtocols.Http1));
+            }
+
+            if (options.HttpsListen is { } https)
+            {
+                kestrel.Listen(https, listen =>
+                {
+                    Tag(listen, HttpsListener, HttpProtocols.Http1AndHttp2);
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = httpsCertificate,
+
+                        // Asked for, not required, and not checked against a trust store: as behind Envoy,
+                        // the registry decides, and a request without one is answered 401 with the reason.
+                        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                        ClientCertificateValidation = (_, _, _) => true,
+                        CheckCertificateRevocation = false,
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    });
+                });
+            }
         });
 
         var services = builder.Services;
@@ -127,6 +155,11 @@ internal static partial class ServiceHost
                 }, provider.GetRequiredService<ILoggerFactory>());
             });
             services.AddHostedService<GateStarter>();
+            services.AddSingleton(provider => new DataPlaneEndpoints(
+                provider.GetRequiredService<CheckHandler>(),
+                provider.GetRequiredService<MqttGateHost>(),
+                new IntakeGuard(gateOptions.IntakeAllow, gateOptions.IntakeSecret),
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger("ExtAuthz.DataPlane")));
         }
 
         services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
@@ -140,6 +173,13 @@ internal static partial class ServiceHost
         {
             // TestServer connections carry no tag: everything is reachable there.
             var listener = context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerItem, out var tag) == true ? tag as string : null;
+            if (listener is HttpPublishListener or HttpsListener)
+            {
+                var dataPlane = context.RequestServices.GetRequiredService<DataPlaneEndpoints>();
+                await (listener == HttpsListener ? dataPlane.DirectAsync(context) : dataPlane.UpstreamAsync(context)).ConfigureAwait(false);
+                return;
+            }
+
             var admin = AdminEndpoints.IsAdminPath(context.Request.Path);
             if ((listener == GrpcListener && admin) || (listener == AdminListener && !admin))
             {

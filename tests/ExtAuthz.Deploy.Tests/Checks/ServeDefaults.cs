@@ -14,6 +14,7 @@ internal sealed record ServeDefaults(
     IPEndPoint Admin,
     IPEndPoint Tunnel,
     IPEndPoint WebSocket,
+    IPEndPoint HttpPublish,
     string CertificateHeader,
     IReadOnlyList<string> GateHeaders)
 {
@@ -30,10 +31,11 @@ internal sealed record ServeDefaults(
             Endpoint("DefaultAdmin"),
             MqttGateHostOptions.DefaultTunnel,
             MqttGateHostOptions.DefaultWebSocket,
+            Endpoint("DefaultHttpPublish"),
             MqttGateHost.CertificateHeader,
             [MqttGateHost.CertificateHeader, MqttGateHost.SourceIpHeader, MqttGateHost.ServerNameHeader, IntakeGuard.SecretHeader]);
     }
 
     /// <summary>Every port the service takes, which Envoy must leave to it.</summary>
-    public IEnumerable<IPEndPoint> All => [Check, Admin, Tunnel, WebSocket];
+    public IEnumerable<IPEndPoint> All => [Check, Admin, Tunnel, WebSocket, HttpPublish];
 }

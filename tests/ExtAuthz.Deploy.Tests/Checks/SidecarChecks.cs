@@ -27,6 +27,7 @@ internal static class SidecarChecks
     public const string CheckService = "check-service";
     public const string MqttTunnel = "mqtt-tunnel";
     public const string WebSocket = "websocket";
+    public const string HttpPublish = "http-publish";
     public const string CatchAll = "catch-all";
     public const string ContextExtensions = "context-extensions";
     public const string Clusters = "clusters";
@@ -294,6 +295,7 @@ internal static class SidecarChecks
                 }
 
                 CheckWebSocketRoute(route, routePath, clusters, serve, findings);
+                CheckPublishRoute(route, routePath, clusters, serve, findings);
             }
         }
     }
@@ -364,6 +366,33 @@ internal static class SidecarChecks
         if (Text(route["route"]?["cluster"]) is { } name && clusters.TryGetValue(name, out var cluster))
         {
             RequireEndpoint(cluster, name, serve.WebSocket, WebSocket, "the gate's WebSocket endpoint (serve --mqtt-websocket)", findings);
+        }
+    }
+
+    /// <summary>
+    /// HTTP publish (<c>/topics/</c>) goes to serve's publish endpoint, which trusts what reaches it
+    /// (ext_authz has decided): so a client's copy of the intake secret header must not pass.
+    /// </summary>
+    private static void CheckPublishRoute(JsonNode route, string path, Dictionary<string, JsonObject> clusters, ServeDefaults serve, List<Finding> findings)
+    {
+        if (Text(route["match"]?["prefix"]) != "/topics/")
+        {
+            return;
+        }
+
+        if (Text(route["route"]?["cluster"]) is { } name && clusters.TryGetValue(name, out var cluster))
+        {
+            RequireEndpoint(cluster, name, serve.HttpPublish, HttpPublish, "the HTTP publish endpoint (serve --http-publish)", findings);
+        }
+        else
+        {
+            findings.Add(new(HttpPublish, path, "the /topics/ route does not go to a cluster: HTTP publish goes to serve --http-publish"));
+        }
+
+        var removed = (route["request_headers_to_remove"] as JsonArray ?? []).Select(Text).OfType<string>();
+        if (!removed.Contains(serve.GateHeaders[^1], StringComparer.OrdinalIgnoreCase))
+        {
+            findings.Add(new(HttpPublish, path, $"the /topics/ route does not remove {serve.GateHeaders[^1]} from the request: a client could present its own"));
         }
     }
 

@@ -11,7 +11,8 @@ internal sealed record ServeSettings(
     IPEndPoint? Admin,
     IPEndPoint? MqttTunnel,
     IPEndPoint? MqttWebSocket,
-    IPEndPoint? MqttListen);
+    IPEndPoint? MqttListen,
+    IPEndPoint? HttpPublish);
 
 /// <summary>
 /// The extauthz program itself, asked through the code that runs in the container: <c>serve</c>'s flag
@@ -45,7 +46,8 @@ internal static class ExtAuthzProgram
             Get<IPEndPoint?>("Admin"),
             Get<IPEndPoint?>("MqttTunnel"),
             Get<IPEndPoint?>("MqttWebSocket"),
-            Get<IPEndPoint?>("MqttListen"));
+            Get<IPEndPoint?>("MqttListen"),
+            Get<IPEndPoint?>("HttpPublish"));
     }
 
     /// <summary>Whether the admin endpoint answers this path (AdminEndpoints.IsAdminPath).</summary>

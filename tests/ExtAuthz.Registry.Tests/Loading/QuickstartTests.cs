@@ -35,6 +35,8 @@ public sealed class QuickstartTests : IDisposable
         temp.Write("quickstart/certs/ca.pem", TestPki.ToPem(ca));
         temp.Write("quickstart/certs/sensor-1.pem", TestPki.ToPem(sensor1));
         temp.Write("quickstart/certs/sensor-2.pem", TestPki.ToPem(sensor2));
+        using var console = TestPki.CreateDevice(ca, "CN=console, O=ExampleCorp", SubjectAltName.Dns("console.operators.example.com"));
+        temp.Write("quickstart/certs/console.pem", TestPki.ToPem(console));
         caId = TestPki.AwsCertificateId(ca);
         sensor1Id = TestPki.AwsCertificateId(sensor1);
         sensor2Id = TestPki.AwsCertificateId(sensor2);
@@ -57,7 +59,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal(["1", "2"], device.Versions.Select(v => v.VersionId));
         Assert.Equal("2", device.DefaultVersionId);
         Assert.Equal("arn:aws:iot:us-east-1:123456789012:policy/DevicePolicy", device.Arn);
-        Assert.Equal(5, device.Document.Statements.Count);
+        Assert.Equal(6, device.Document.Statements.Count);
         Assert.Contains("FleetPolicy", snapshot.Policies.Keys);
         Assert.Contains("CognitoIoTPolicy", snapshot.Policies.Keys);
 
@@ -111,10 +113,10 @@ public sealed class QuickstartTests : IDisposable
 
         var errors = Refuse(configMap, secret);
 
-        // The three PEM files, then every reference to the certificates that could not be read.
-        Assert.Equal(6, errors.Count);
+        // The four PEM files, then every reference to the certificates that could not be read.
+        Assert.Equal(7, errors.Count);
         Assert.All(errors, e => Assert.Equal(Path.Combine(configMap, "registry.yaml"), e.File));
-        foreach (var pem in new[] { "certs/ca.pem", "certs/sensor-1.pem", "certs/sensor-2.pem" })
+        foreach (var pem in new[] { "certs/ca.pem", "certs/sensor-1.pem", "certs/sensor-2.pem", "certs/console.pem" })
         {
             Assert.Contains(errors, e => e.Reason == $"'pemFile: {pem}' names no file in the configuration directories");
         }

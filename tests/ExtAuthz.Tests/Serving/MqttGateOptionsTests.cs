@@ -43,7 +43,8 @@ public sealed class MqttGateOptionsTests
     [Fact]
     public void With_every_intake_off_there_is_no_gate()
     {
-        Assert.False(ServeOptions.Parse(["--mqtt-tunnel", "off", "--mqtt-websocket", "off"]).MqttGateEnabled);
+        Assert.False(ServeOptions.Parse(["--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--http-publish", "off"]).MqttGateEnabled);
+        Assert.True(ServeOptions.Parse(["--mqtt-tunnel", "off", "--mqtt-websocket", "off"]).MqttGateEnabled);
     }
 
     [Theory]
@@ -85,7 +86,7 @@ public sealed class MqttGateOptionsTests
     {
         var stderr = new StringWriter();
 
-        var exit = await Cli.RunAsync(["serve", "--listen", "127.0.0.1:0", "--admin", "off", "--mqtt-tunnel", "127.0.0.1:0", "--mqtt-websocket", "off",
+        var exit = await Cli.RunAsync(["serve", "--listen", "127.0.0.1:0", "--admin", "off", "--mqtt-tunnel", "127.0.0.1:0", "--mqtt-websocket", "off", "--http-publish", "off",
             "--mqtt-listen", "127.0.0.1:0", "--mqtt-tls-cert", "/nonexistent/server.pem", "--mqtt-tls-key", "/nonexistent/server.key"], TextReader.Null, TextWriter.Null, stderr);
 
         Assert.Equal(Cli.ExitBadInput, exit);

@@ -160,7 +160,7 @@ public sealed class MqttGateServeTests : IDisposable
     private async Task<Serve> StartAsync(params string[] flags)
     {
         var options = ServeOptions.Parse(["--config", directory, "--decision-log", decisionLog, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-            "--mqtt-tunnel", "127.0.0.1:0", "--mqtt-websocket", "127.0.0.1:0", .. flags]);
+            "--mqtt-tunnel", "127.0.0.1:0", "--mqtt-websocket", "127.0.0.1:0", "--http-publish", "127.0.0.1:0", .. flags]);
         var app = ServiceHost.Build(options);
         await app.StartAsync();
         return new Serve(app, options);

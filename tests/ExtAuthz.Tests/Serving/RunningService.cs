@@ -57,6 +57,7 @@ internal sealed class RunningService : IAsyncDisposable
         // The MQTT gate's endpoints on ports of their own too, so tests never meet another serve on the defaults.
         options.MqttTunnel = options.MqttTunnel is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
         options.MqttWebSocket = options.MqttWebSocket is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
+        options.HttpPublish = options.HttpPublish is null ? null : new IPEndPoint(IPAddress.Loopback, FreePort());
         var app = ServiceHost.Build(options);
         await app.StartAsync();
         var grpc = new Uri($"http://{options.Listen}");
@@ -72,6 +73,7 @@ internal sealed class RunningService : IAsyncDisposable
         options.Admin = null;
         options.MqttTunnel = null;
         options.MqttWebSocket = null;
+        options.HttpPublish = null;
         var app = ServiceHost.Build(options);
         await app.StartAsync();
         var handler = new SocketsHttpHandler
