@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MQTT gate interoperability: mosquitto's own clients (mosquitto_pub, mosquitto_sub; MQTT 3.1.1 and 5)
 # connect with mutual TLS to `extauthz serve --mqtt-listen`, which forwards to a real mosquitto broker.
-# Each scenario prints PASS or FAIL; the script exits 1 if any failed. Needs dotnet, openssl, python3 (free
+# Each scenario prints PASS or FAIL; the script exits 1 if any failed. Needs dotnet, python3 (free
 # ports, the readiness probe), mosquitto and mosquitto-clients.
 #
 # EXTAUTHZ_ARTIFACTS_PATH=DIR builds into DIR (dotnet build --artifacts-path) instead of the tree.
@@ -9,65 +9,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-for tool in dotnet openssl python3 "$mosquitto" mosquitto_pub mosquitto_sub timeout stdbuf; do
+for tool in dotnet python3 "$mosquitto" mosquitto_pub mosquitto_sub timeout stdbuf; do
   command -v "$tool" >/dev/null 2>&1 || { echo "mqtt-interop: $tool is required" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/extauthz-mqtt-interop.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-failures=0
-pass() { echo "PASS  $1"; }
-fail() {
-  echo "FAIL  $1"
-  shift
-  local file
-  for file in "$@"; do
-    sed 's/^/      | /' "$file"
-  done
-  failures=$((failures + 1))
-}
+NAME=mqtt-interop
+. scripts/walkthrough.sh
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN (grep -E).
-wait_for() {
-  local deadline=$((SECONDS + $3))
-  until grep -Eq "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-
 # --- the ExtAuthz executable ---------------------------------------------------------------------------
-build=(dotnet build src/ExtAuthz -v quiet -nologo)
-[ -n "${EXTAUTHZ_ARTIFACTS_PATH:-}" ] && build+=(--artifacts-path "$EXTAUTHZ_ARTIFACTS_PATH")
-"${build[@]}" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 2; }
-dll=$("${build[@]}" -getProperty:TargetPath 2>/dev/null | tail -n 1)
-[ -f "$dll" ] || { echo "mqtt-interop: built assembly not found ($dll)" >&2; exit 2; }
+build_extauthz
 
 # --- certificates and configuration -------------------------------------------------------------------
 config="$work/config"
 certs="$config/certs"
 mkdir -p "$config"
+# The CA, the devices and the gate's server certificate (devices trust it through --cafile ca.pem).
 dotnet "$dll" dev-certs "$certs" >/dev/null
-# The gate's server certificate, signed by the dev CA (devices trust it through --cafile ca.pem).
-openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 2 \
-  -CA "$certs/ca.pem" -CAkey "$certs/ca.key" -keyout "$work/gate.key" -out "$work/gate.pem" 2>/dev/null
 
 cat >"$config/registry.yaml" <<'YAML'
 account: "123456789012"
@@ -146,7 +107,7 @@ gate_port=$(free_port)
 admin_port=$(free_port)
 decisions="$work/decisions.jsonl"
 dotnet "$dll" serve --config "$config" \
-  --mqtt-listen "127.0.0.1:$gate_port" --mqtt-tls-cert "$work/gate.pem" --mqtt-tls-key "$work/gate.key" \
+  --mqtt-listen "127.0.0.1:$gate_port" --mqtt-tls-cert "$certs/server.pem" --mqtt-tls-key "$certs/server.key" \
   --broker "127.0.0.1:$broker_port" --listen 127.0.0.1:0 --admin "127.0.0.1:$admin_port" \
   --mqtt-tunnel off --mqtt-websocket off --http-publish off --decision-log "$decisions" >"$work/serve.log" 2>&1 &
 pids+=($!)

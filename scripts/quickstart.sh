@@ -15,47 +15,11 @@ for tool in dotnet openssl curl mosquitto_pub mosquitto_sub stdbuf sha256sum; do
   command -v "$tool" >/dev/null 2>&1 || { echo "quickstart: $tool is required" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/extauthz-quickstart.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-failures=0
-pass() { echo "PASS  $1"; }
-fail() {
-  echo "FAIL  $1"
-  shift
-  local file
-  for file in "$@"; do
-    sed 's/^/      | /' "$file"
-  done
-  failures=$((failures + 1))
-}
-
-# wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN (grep -E).
-wait_for() {
-  local deadline=$((SECONDS + $3))
-  until grep -Eq "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+NAME=quickstart
+. scripts/walkthrough.sh
 
 # --- the ExtAuthz executable, as `dotnet run --project src/ExtAuthz --` runs it ------------------------
-build=(dotnet build src/ExtAuthz -v quiet -nologo)
-[ -n "${EXTAUTHZ_ARTIFACTS_PATH:-}" ] && build+=(--artifacts-path "$EXTAUTHZ_ARTIFACTS_PATH")
-"${build[@]}" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 2; }
-dll=$("${build[@]}" -getProperty:TargetPath 2>/dev/null | tail -n 1)
-[ -f "$dll" ] || { echo "quickstart: built assembly not found ($dll)" >&2; exit 2; }
+build_extauthz
 extauthz() { dotnet "$dll" "$@"; }
 
 # --- a reader's checkout: examples/ without generated certificates --------------------------------------
