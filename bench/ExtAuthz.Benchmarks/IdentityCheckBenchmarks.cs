@@ -22,7 +22,9 @@ public class IdentityCheckBenchmarks
 {
     private CheckFleet fleet = null!;
     private CognitoTokenVerifier cachedTokens = null!;
+    private CognitoTokenVerifier uncachedTokens = null!;
     private CheckHandler tokenHandler = null!;
+    private CheckHandler firstUseHandler = null!;
     private CheckHandler signatureHandler = null!;
     private CheckRequest tokenPublish = null!;
     private CheckRequest signedGet = null!;
@@ -33,6 +35,10 @@ public class IdentityCheckBenchmarks
         fleet = new CheckFleet();
         cachedTokens = new CognitoTokenVerifier();
         tokenHandler = new CheckHandler(() => fleet.Snapshot, new CheckHandlerOptions { Tokens = cachedTokens });
+
+        // No verified-token cache: every Check verifies the token's signature, as a token's first use does.
+        uncachedTokens = new CognitoTokenVerifier(new CognitoVerifierOptions { TokenCacheCapacity = 0 });
+        firstUseHandler = new CheckHandler(() => fleet.Snapshot, new CheckHandlerOptions { Tokens = uncachedTokens });
 
         var topic = $"/topics/apps/{CheckFleet.AppIdentity}/status";
         tokenPublish = Https("POST", topic).WithHeader("authorization", "Bearer " + fleet.CognitoToken()).Build();
@@ -51,6 +57,7 @@ public class IdentityCheckBenchmarks
         signedGet = request.Build();
 
         Expect(tokenHandler.Check(tokenPublish), "Cognito token");
+        Expect(firstUseHandler.Check(tokenPublish), "Cognito token, first use");
         Expect(signatureHandler.Check(signedGet), "SigV4");
     }
 
@@ -58,11 +65,15 @@ public class IdentityCheckBenchmarks
     public void Cleanup()
     {
         cachedTokens.Dispose();
+        uncachedTokens.Dispose();
         fleet.Dispose();
     }
 
     [Benchmark(Description = "Cognito token, seen before: HTTP publish")]
     public CheckResponse CachedToken() => tokenHandler.Check(tokenPublish);
+
+    [Benchmark(Description = "Cognito token, first use (signature verified): HTTP publish")]
+    public CheckResponse FirstUseToken() => firstUseHandler.Check(tokenPublish);
 
     [Benchmark(Description = "SigV4 header: HTTP GET shadow")]
     public CheckResponse SigV4() => signatureHandler.Check(signedGet);

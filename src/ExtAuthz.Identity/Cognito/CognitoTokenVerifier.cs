@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using ExtAuthz.Policy;
@@ -42,6 +43,10 @@ public sealed partial class CognitoTokenVerifier : IDisposable
     private readonly RemoteKeyCache remote;
     private readonly JsonWebTokenHandler handler = new();
     private readonly Func<RegistrySnapshot, SnapshotAuthorities> authorities;
+
+    /// <summary>This verifier's verified tokens per snapshot, dropped with the snapshot's authorities.</summary>
+    private readonly ConditionalWeakTable<SnapshotAuthorities, VerifiedTokenCache> verifiedTokens = new();
+    private readonly ConditionalWeakTable<SnapshotAuthorities, VerifiedTokenCache>.CreateValueCallback newTokenCache;
     private int disposed;
 
     public CognitoTokenVerifier(CognitoVerifierOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
@@ -51,7 +56,9 @@ public sealed partial class CognitoTokenVerifier : IDisposable
         this.time = time ?? TimeProvider.System;
         this.logger = logger ?? NullLogger.Instance;
         remote = new RemoteKeyCache(this.options, this.time, this.logger);
-        authorities = SnapshotAuthorities.Factory(this.logger, this.options.TokenCacheCapacity);
+        authorities = SnapshotAuthorities.Factory(this.logger);
+        var capacity = this.options.TokenCacheCapacity;
+        newTokenCache = _ => new VerifiedTokenCache(capacity);
     }
 
     [GeneratedRegex(@"^[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -122,8 +129,9 @@ public sealed partial class CognitoTokenVerifier : IDisposable
         }
 
         var state = snapshot.GetOrAddExtension(authorities);
+        var tokens = verifiedTokens.GetValue(state, newTokenCache);
         var now = time.GetUtcNow();
-        var fresh = !TryCached(state, token, out var verified);
+        var fresh = !TryCached(tokens, token, out var verified);
         if (fresh && VerifyNew(state, token, out verified) is { } refused)
         {
             return refused;
@@ -137,7 +145,7 @@ public sealed partial class CognitoTokenVerifier : IDisposable
 
         if (fresh)
         {
-            state.Tokens.Add(token, verified, now, options.ClockSkew);
+            tokens.Add(token, verified, now, options.ClockSkew);
         }
 
         return verified.Authority.Pool is { } pool
@@ -181,10 +189,14 @@ public sealed partial class CognitoTokenVerifier : IDisposable
         }
     }
 
+    /// <summary>How many tokens this verifier holds as verified against <paramref name="snapshot"/> (its cache's fill).</summary>
+    internal int VerifiedTokenCount(RegistrySnapshot snapshot) =>
+        verifiedTokens.GetValue(snapshot.GetOrAddExtension(authorities), newTokenCache).Count;
+
     /// <summary>A token verified before against this snapshot, by this verifier, with keys that are still the current ones.</summary>
-    private bool TryCached(SnapshotAuthorities state, string token, out VerifiedToken verified)
+    private bool TryCached(VerifiedTokenCache tokens, string token, out VerifiedToken verified)
     {
-        if (!state.Tokens.TryGet(token, out verified) || !ReferenceEquals(verified.Verifier, this))
+        if (!tokens.TryGet(token, out verified))
         {
             return false;
         }
@@ -260,7 +272,7 @@ public sealed partial class CognitoTokenVerifier : IDisposable
             return forged;
         }
 
-        verified = new VerifiedToken(this, claims, authority, keys);
+        verified = new VerifiedToken(claims, authority, keys);
         return null;
     }
 

@@ -64,17 +64,17 @@ internal sealed class TokenAuthority
 }
 
 /// <summary>
-/// What the verifier keeps per registry snapshot (in <see cref="RegistrySnapshot.GetOrAddExtension{T}"/>,
-/// so a reload starts afresh): the pools and providers as token authorities, their JWKS files imported,
-/// and the tokens verified against them.
+/// What verifiers keep per registry snapshot (in <see cref="RegistrySnapshot.GetOrAddExtension{T}"/>,
+/// so a reload starts afresh): the pools and providers as token authorities, their JWKS files imported.
+/// Shared by every verifier of the snapshot; each verifier's own verified tokens are kept apart (its
+/// options, such as the cache's capacity, are its own).
 /// </summary>
 internal sealed class SnapshotAuthorities
 {
-    private SnapshotAuthorities(RegistrySnapshot snapshot, ILogger logger, int capacity)
+    private SnapshotAuthorities(RegistrySnapshot snapshot, ILogger logger)
     {
         Pools = snapshot.CognitoPools.ToFrozenDictionary(p => p.Key, p => TokenAuthority.ForPool(p.Value, logger), StringComparer.Ordinal);
         Providers = snapshot.OidcProviders.ToFrozenDictionary(p => p.Key, p => TokenAuthority.ForProvider(p.Value, logger), StringComparer.Ordinal);
-        Tokens = new VerifiedTokenCache(capacity);
     }
 
     /// <summary>Identity pools by ID.</summary>
@@ -83,9 +83,7 @@ internal sealed class SnapshotAuthorities
     /// <summary>OpenID Connect providers by URL.</summary>
     public FrozenDictionary<string, TokenAuthority> Providers { get; }
 
-    public VerifiedTokenCache Tokens { get; }
-
     /// <summary>What builds a snapshot's authorities; a verifier makes it once, so that finding them costs no allocation per token.</summary>
-    public static Func<RegistrySnapshot, SnapshotAuthorities> Factory(ILogger logger, int capacity) =>
-        snapshot => new SnapshotAuthorities(snapshot, logger, capacity);
+    public static Func<RegistrySnapshot, SnapshotAuthorities> Factory(ILogger logger) =>
+        snapshot => new SnapshotAuthorities(snapshot, logger);
 }

@@ -16,10 +16,10 @@ internal sealed record TokenClaims(
 /// <summary>
 /// A token whose signature checked out: its claims, the authority it was checked against, the key set
 /// that verified it (a refreshed key set is a new object, so a cached token whose key was withdrawn is
-/// checked again), and the verifier that checked it (verifiers with different algorithm lists must not
-/// vouch for each other's tokens).
+/// checked again). Each verifier keeps its own (verifiers with different algorithm lists must not vouch
+/// for each other's tokens).
 /// </summary>
-internal sealed record VerifiedToken(object Verifier, TokenClaims Claims, TokenAuthority Authority, SigningKeys Keys);
+internal sealed record VerifiedToken(TokenClaims Claims, TokenAuthority Authority, SigningKeys Keys);
 
 /// <summary>
 /// Tokens verified against one snapshot, keyed by the whole token text, so a client presenting the same
@@ -45,7 +45,12 @@ internal sealed class VerifiedTokenCache(int capacity)
         if (Interlocked.Increment(ref count) > capacity)
         {
             Interlocked.Decrement(ref count);
-            if (!Sweep(now, skew) || Interlocked.Increment(ref count) > capacity)
+            if (!Sweep(now, skew))
+            {
+                return;
+            }
+
+            if (Interlocked.Increment(ref count) > capacity)
             {
                 Interlocked.Decrement(ref count);
                 return;

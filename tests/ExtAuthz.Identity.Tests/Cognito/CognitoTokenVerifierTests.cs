@@ -203,11 +203,27 @@ public sealed class CognitoTokenVerifierTests : IDisposable
         var token = Mint(Rsa, Claims());
         Accepted(Verify(token, snapshot));
         Accepted(Verify(token, snapshot));
-        Assert.Equal(1, snapshot.GetOrAddExtension(SnapshotAuthorities.Factory(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, 1)).Tokens.Count);
+        Assert.Equal(1, verifier.VerifiedTokenCount(snapshot));
 
         time.Advance(TimeSpan.FromMinutes(11) + TimeSpan.FromSeconds(1));
 
         Refused(Verify(token, snapshot), IdentityFailure.Expired, "the token expired at");
+    }
+
+    [Fact]
+    public void Each_verifier_keeps_its_own_verified_tokens_with_its_own_capacity()
+    {
+        var snapshot = Load();
+        var token = Mint(Rsa, Claims());
+        using var uncached = new CognitoTokenVerifier(new CognitoVerifierOptions { TokenCacheCapacity = 0 }, time);
+
+        Accepted(Verify(token, snapshot));
+        Accepted(uncached.Verify(snapshot, token, Facts));
+        Accepted(uncached.Verify(snapshot, token, Facts));
+
+        // The first verifier's cache does not serve (or take in) the second's tokens, whose capacity is 0.
+        Assert.Equal(1, verifier.VerifiedTokenCount(snapshot));
+        Assert.Equal(0, uncached.VerifiedTokenCount(snapshot));
     }
 
     [Fact]
