@@ -3,6 +3,7 @@ using Envoy.Service.Auth.V3;
 using ExtAuthz.Envoy;
 using ExtAuthz.Envoy.Checking;
 using ExtAuthz.Envoy.Observability;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.LoadTest;
 using ExtAuthz.Registry;
 using Google.Protobuf;

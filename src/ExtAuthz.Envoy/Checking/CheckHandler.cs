@@ -4,6 +4,7 @@ using ExtAuthz.Envoy.ControlPlane;
 using ExtAuthz.Envoy.DataPlane;
 using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.SigV4;
 using ExtAuthz.Policy;
 using ExtAuthz.Registry;

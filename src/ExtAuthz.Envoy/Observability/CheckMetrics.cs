@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.X509;
 using ExtAuthz.Registry;
 using Prometheus;

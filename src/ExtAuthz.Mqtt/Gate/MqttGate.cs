@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Upstream;
 using ExtAuthz.Registry;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,7 @@ public sealed partial class MqttGate : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, GateSession> sessions = new();
     private readonly ConcurrentDictionary<string, GateSession> byClientId = new(StringComparer.Ordinal);
-    private readonly Action<GateDecision>? decisions;
+    private readonly Action<DecisionRecord>? decisions;
     private readonly GateDecisionIds ids = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly SemaphoreSlim revalidating = new(1, 1);
@@ -29,7 +30,7 @@ public sealed partial class MqttGate : IAsyncDisposable
     /// <param name="snapshots">The configuration in effect (null while none has loaded: every CONNECT is refused).</param>
     /// <param name="broker">Where each client connection's upstream connection goes.</param>
     /// <param name="decisions">Receives every decision worth logging (every refusal, and each allowed decision when first made); called on the connection's thread, so it must not block.</param>
-    public MqttGate(Func<RegistrySnapshot?> snapshots, IBrokerConnector broker, MqttGateOptions? options = null, Action<GateDecision>? decisions = null, ILogger? logger = null)
+    public MqttGate(Func<RegistrySnapshot?> snapshots, IBrokerConnector broker, MqttGateOptions? options = null, Action<DecisionRecord>? decisions = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(snapshots);
         ArgumentNullException.ThrowIfNull(broker);
@@ -172,7 +173,7 @@ public sealed partial class MqttGate : IAsyncDisposable
         }
     }
 
-    internal void Emit(GateDecision decision)
+    internal void Emit(DecisionRecord decision)
     {
         if (decisions is null)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Policy;
 using ExtAuthz.Registry;
 
@@ -115,11 +116,11 @@ internal sealed class SessionAuthorizer
         // Dry run lets identity refusals through (as the Check service does); protocol faults, an
         // unreachable broker and bugs end the connection whatever the mode.
         var enforced = regardlessOfDryRun || decision != GateDecisions.Unauthenticated || !gate.Options.DryRun;
-        gate.Emit(new GateDecision
+        gate.Emit(new DecisionRecord
         {
             Time = gate.Options.TimeProvider.GetUtcNow(),
             DecisionId = id,
-            Intake = intake,
+            Listener = intake.ListenerName(),
             Operation = operation,
             Decision = decision,
             Enforced = enforced,
@@ -184,16 +185,16 @@ internal sealed class SessionAuthorizer
         return (next, outcome.Verdict);
     }
 
-    private (Verdict Verdict, GateDecision Record) Evaluate(State now, string operation, string action, string resource, long started)
+    private (Verdict Verdict, DecisionRecord Record) Evaluate(State now, string operation, string action, string resource, long started)
     {
         var subject = now.Identity.Subject;
         var arn = now.Snapshot.IotArn(resource);
         var id = gate.Ids.Next();
-        var record = new GateDecision
+        var record = new DecisionRecord
         {
             Time = gate.Options.TimeProvider.GetUtcNow(),
             DecisionId = id,
-            Intake = intake,
+            Listener = intake.ListenerName(),
             Operation = operation,
             Decision = GateDecisions.Unauthenticated,
             PrincipalKind = subject?.Kind.ToString(),
@@ -269,7 +270,7 @@ internal sealed class SessionAuthorizer
     private static string? StatementLabel(Statement? statement) =>
         statement is null ? null : statement.Sid ?? "#" + statement.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private sealed record Cached(Verdict Verdict, GateDecision Record);
+    private sealed record Cached(Verdict Verdict, DecisionRecord Record);
 
     /// <summary>An identity resolved against one snapshot, and the decisions made with it.</summary>
     private sealed class State(RegistrySnapshot snapshot, IdentityResult identity)

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Authentication;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Upstream;
@@ -48,7 +49,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
     private readonly MqttGateHostOptions options;
     private readonly Func<RegistrySnapshot?> snapshots;
     private readonly SessionHandles? sessions;
-    private readonly Action<GateDecision>? decisions;
+    private readonly Action<DecisionRecord>? decisions;
     private readonly ILogger logger;
     private readonly IntakeGuard guard;
     private MqttGate? gate;
@@ -57,7 +58,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
     private Task? stopped;
 
     /// <param name="sessions">Verifies the WebSocket intake's session handles (the Check service's own instance, so they share the key); null turns that intake's connections away.</param>
-    public MqttGateHost(MqttGateHostOptions options, Func<RegistrySnapshot?> snapshots, SessionHandles? sessions, Action<GateDecision>? decisions, ILoggerFactory loggers)
+    public MqttGateHost(MqttGateHostOptions options, Func<RegistrySnapshot?> snapshots, SessionHandles? sessions, Action<DecisionRecord>? decisions, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(snapshots);

@@ -147,9 +147,8 @@ internal static partial class ServiceHost
                 var configuration = provider.GetRequiredService<ServiceConfiguration>();
                 var log = provider.GetRequiredService<DecisionLog>();
                 var metrics = provider.GetRequiredService<CheckMetrics>();
-                return new MqttGateHost(gateOptions, () => configuration.Current, sessions, decision =>
+                return new MqttGateHost(gateOptions, () => configuration.Current, sessions, record =>
                 {
-                    var record = Record(decision);
                     log.TryRecord(record);
                     metrics.Record(record);
                 }, provider.GetRequiredService<ILoggerFactory>());
@@ -242,32 +241,6 @@ internal static partial class ServiceHost
             },
         };
     }
-
-    /// <summary>A gate decision as the decision log and the metrics take it.</summary>
-    internal static DecisionRecord Record(GateDecision decision) => new()
-    {
-        Time = decision.Time,
-        DecisionId = decision.DecisionId,
-        Listener = decision.Listener,
-        Operation = decision.Operation,
-        Decision = decision.Decision,
-        Enforced = decision.Enforced,
-        PrincipalKind = decision.PrincipalKind,
-        Principal = decision.Principal,
-        CertificateId = decision.CertificateId,
-        Thing = decision.Thing,
-        ClientId = decision.ClientId,
-        Action = decision.Action,
-        Resource = decision.Resource,
-        Policy = decision.Policy,
-        Statement = decision.Statement,
-        Reason = decision.Reason,
-        ShadowDecision = decision.ShadowDecision,
-        ShadowPolicy = decision.ShadowPolicy,
-        ShadowStatement = decision.ShadowStatement,
-        Generation = decision.Generation,
-        LatencyMicroseconds = decision.LatencyMicroseconds,
-    };
 
     private static SessionHandles Sessions(ServeOptions options)
     {

@@ -5,6 +5,7 @@ using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Envoy.Simulation;
 using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Identity.Cognito;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
 using ExtAuthz.Identity.SigV4;
 using ExtAuthz.Identity.Tests.SigV4;

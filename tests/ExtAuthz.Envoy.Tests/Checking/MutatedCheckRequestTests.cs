@@ -5,6 +5,7 @@ using ExtAuthz.Envoy.Checking;
 using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Envoy.Simulation;
 using ExtAuthz.Envoy.Tests.Support;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
 using Google.Protobuf;
 

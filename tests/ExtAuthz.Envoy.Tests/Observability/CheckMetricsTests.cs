@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using ExtAuthz.Envoy.Observability;
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Identity.X509;
 using ExtAuthz.Registry;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ExtAuthz.Envoy.Observability;
+using ExtAuthz.Identity.Decisions;
 using Microsoft.Extensions.Logging;
 
 namespace ExtAuthz.Envoy.Tests.Observability;

@@ -26,7 +26,7 @@ public sealed class IntakeTests
         Assert.True(published.IsSuccess);
         await Eventually.True(() => client.Received.Contains("devices/sensor-1/temp"));
         var connect = Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Allowed));
-        Assert.Equal(GateIntake.Tunnel, connect.Intake);
+        Assert.Equal(GateIntake.Tunnel.ListenerName(), connect.Listener);
         Assert.Equal("mqtttunnel", connect.Listener);
     }
 

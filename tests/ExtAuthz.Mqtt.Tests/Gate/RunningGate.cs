@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
@@ -36,7 +37,7 @@ internal sealed class RunningGate : IAsyncDisposable
     /// <summary>The key the Check service would sign WebSocket session handles with.</summary>
     public SessionHandles Sessions { get; }
 
-    public ConcurrentQueue<GateDecision> Decisions { get; } = new();
+    public ConcurrentQueue<DecisionRecord> Decisions { get; } = new();
 
     /// <summary>Topics of the PUBLISHes the broker accepted from clients.</summary>
     public ConcurrentQueue<(string Topic, bool Retain)> BrokerPublishes { get; } = new();
@@ -95,7 +96,7 @@ internal sealed class RunningGate : IAsyncDisposable
     }
 
     /// <summary>The decisions so far with this operation and decision name.</summary>
-    public GateDecision[] DecisionsOf(string operation, string decision) =>
+    public DecisionRecord[] DecisionsOf(string operation, string decision) =>
         Decisions.Where(d => d.Operation == operation && d.Decision == decision).ToArray();
 
     public async ValueTask DisposeAsync()

@@ -1,10 +1,11 @@
-namespace ExtAuthz.Envoy.Observability;
+namespace ExtAuthz.Identity.Decisions;
 
 /// <summary>
-/// One Check's outcome as the decision log writes it and the metrics count it: who asked (principal,
-/// certificate, thing), what for (operation, action, resource), what we decided and why (the deciding
-/// policy and statement, or the refusal's reason), what we answered (<see cref="Enforced"/> is false
-/// under <c>--dry-run</c>, when the answer was allow whatever the decision), and how long it took.
+/// One decision, of the Check service or the MQTT gate, as the decision log writes it and the metrics
+/// count it: who asked (principal, certificate, thing, MQTT client), what for (operation, action,
+/// resource), what we decided and why (the deciding policy and statement, or the refusal's reason), what
+/// we answered (<see cref="Enforced"/> is false under <c>--dry-run</c>, when the answer was allow
+/// whatever the decision), and how long it took. It lives below both (they never reference each other).
 /// </summary>
 public sealed record DecisionRecord
 {
@@ -13,10 +14,19 @@ public sealed record DecisionRecord
     /// <summary>The ID we returned to Envoy (response header, deny body, dynamic metadata).</summary>
     public required string DecisionId { get; init; }
 
-    /// <summary>Where the request arrived: <c>mqtt</c> (8883), <c>https</c> (443) or <c>mtls</c> (8443).</summary>
+    /// <summary>
+    /// Where the request arrived: <c>mqtt</c> (8883), <c>https</c> (443) or <c>mtls</c> (8443) for the
+    /// Check service; <c>mqtttunnel</c>, <c>mqttwebsocket</c>, <c>mqtttls</c> or <c>mqtttcp</c> for the
+    /// gate. Lower-case letters only: the metrics use it as a label.
+    /// </summary>
     public required string Listener { get; init; }
 
-    /// <summary>What the request was: <c>Connection</c> (8883), <c>Publish</c>, <c>GetThingShadow</c>, <c>WebSocketUpgrade</c>, …; <c>Unknown</c> when unreadable.</summary>
+    /// <summary>
+    /// What the request was: <c>Connection</c> (8883), <c>Publish</c>, <c>GetThingShadow</c>,
+    /// <c>WebSocketUpgrade</c>, …, <c>Unknown</c> when unreadable; for the gate <c>Connect</c>,
+    /// <c>Recheck</c> (a live connection re-checked after a configuration change), <c>Publish</c>,
+    /// <c>Subscribe</c>, <c>Receive</c> or <c>Protocol</c> (a refusal before any action).
+    /// </summary>
     public required string Operation { get; init; }
 
     /// <summary>
@@ -66,6 +76,6 @@ public sealed record DecisionRecord
     /// <summary>The configuration snapshot that decided (0 when none was loaded).</summary>
     public long Generation { get; init; }
 
-    /// <summary>The handler's own time, from receiving the CheckRequest to building the response.</summary>
+    /// <summary>Time spent deciding: the Check handler's, from receiving the CheckRequest to building the response; the gate's, identity and policy (not the network).</summary>
     public double LatencyMicroseconds { get; init; }
 }
