@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using ExtAuthz.Bench;
 using MQTTnet.Server;
 
 namespace ExtAuthz.MqttBench;
@@ -53,7 +54,7 @@ internal abstract class Broker : IAsyncDisposable
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
                 return true;
-            }).ConfigureAwait(false);
+            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             return new MosquittoBroker { Port = port, Process = process, Description = $"mosquitto ({executable}, child process)" };
         }
 

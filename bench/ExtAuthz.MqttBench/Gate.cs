@@ -1,4 +1,5 @@
 using System.Net;
+using ExtAuthz.Bench;
 
 namespace ExtAuthz.MqttBench;
 
@@ -40,7 +41,8 @@ internal sealed class Gate : IDisposable
         ]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await process.WaitReadyAsync("extauthz serve", async () =>
-            (await http.GetAsync(new Uri($"http://127.0.0.1:{admin}/readyz")).ConfigureAwait(false)).StatusCode == HttpStatusCode.OK).ConfigureAwait(false);
+            (await http.GetAsync(new Uri($"http://127.0.0.1:{admin}/readyz")).ConfigureAwait(false)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         return new Gate(process, port);
     }
 

@@ -3,9 +3,14 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ExtAuthz.MqttBench;
+namespace ExtAuthz.Bench;
 
-/// <summary>A server run as a child process (the gate or mosquitto), its output drained and the last lines kept. Killed on dispose.</summary>
+/// <summary>
+/// A server run as a child process by a benchmark (the service, the no-op server, the gate, mosquitto),
+/// optionally under <c>taskset -c CPUS</c> (which pins all of its threads), with its output drained and
+/// the last lines kept for error messages. Killed on dispose. Compiled into each benchmark project that
+/// starts servers.
+/// </summary>
 internal sealed class ChildProcess : IDisposable
 {
     private const int KeptLines = 40;
@@ -25,6 +30,7 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The last lines the process wrote (standard output and error).</summary>
     public string RecentOutput
     {
         get
@@ -56,22 +62,35 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments)
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="environment"/> added to this process's, under <c>taskset -c <paramref name="cpus"/></c> when given.</summary>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? cpus = null)
     {
         var start = new ProcessStartInfo
         {
-            FileName = fileName,
+            FileName = cpus is null ? fileName : "taskset",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (cpus is not null)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(cpus);
+            start.ArgumentList.Add(fileName);
+        }
+
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[variable] = value;
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
         var process = new Process { StartInfo = start };
-        var child = new ChildProcess(process, string.Join(' ', start.ArgumentList.Prepend(fileName)));
+        var child = new ChildProcess(process, string.Join(' ', start.ArgumentList.Prepend(start.FileName)));
         process.OutputDataReceived += (_, line) => child.Keep(line.Data);
         process.ErrorDataReceived += (_, line) => child.Keep(line.Data);
         process.Start();
@@ -80,11 +99,17 @@ internal sealed class ChildProcess : IDisposable
         return child;
     }
 
-    /// <summary>Calls <paramref name="probe"/> until it returns true; throws when the process exits or 60 s pass.</summary>
-    public async Task WaitReadyAsync(string name, Func<Task<bool>> probe)
+    /// <summary>
+    /// Calls <paramref name="probe"/> until it returns true (a probe that throws counts as not ready yet:
+    /// not listening, still starting); throws when the process exits or <paramref name="timeout"/> passes,
+    /// with the last failure and the process's last output.
+    /// </summary>
+    public async Task WaitReadyAsync(string name, Func<Task<bool>> probe, TimeSpan timeout)
     {
+        ArgumentNullException.ThrowIfNull(probe);
         var stopwatch = Stopwatch.StartNew();
-        while (stopwatch.Elapsed < TimeSpan.FromSeconds(60))
+        Exception? last = null;
+        while (stopwatch.Elapsed < timeout)
         {
             if (process.HasExited)
             {
@@ -98,15 +123,15 @@ internal sealed class ChildProcess : IDisposable
                     return;
                 }
             }
-            catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // Not listening yet.
+                last = ex;
             }
 
             await Task.Delay(200).ConfigureAwait(false);
         }
 
-        throw new TimeoutException($"{name} was not ready within 60 s:\n{RecentOutput}");
+        throw new TimeoutException($"{name} was not ready within {timeout.TotalSeconds:F0} s ({last?.Message ?? "its answers were not ready"}):\n{RecentOutput}");
     }
 
     public void Dispose()
@@ -120,7 +145,7 @@ internal sealed class ChildProcess : IDisposable
         process.Dispose();
     }
 
-    /// <summary>A loopback port nothing listens on now.</summary>
+    /// <summary>A loopback port nothing listens on now (another process could take it before the server binds; then it fails to start, loudly).</summary>
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
