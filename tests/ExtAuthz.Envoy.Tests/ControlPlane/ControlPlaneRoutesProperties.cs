@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using CsCheck;
 using ExtAuthz.Envoy.ControlPlane;
+using ExtAuthz.Envoy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ExtAuthz.Envoy.Tests.ControlPlane;
@@ -50,39 +51,12 @@ public sealed class ControlPlaneRoutesProperties(ITestOutputHelper output)
         "addThingToThingGroup", "updateThingGroupsForThing", "newStatus=ACTIVE", "newStatus=", Cert, " ", "\t", "\0", "\u00e9", "\uD800",
     ];
 
-    private static readonly Gen<string> FragmentText = Gen.OneOf(Fragments).Array[0, 10].Select(string.Concat);
-
-    /// <summary>A valid path cut, spliced and patched with fragments.</summary>
-    private static readonly Gen<string> MutatedPath = Gen.Select(Gen.OneOf(ValidPaths), Gen.Int[0, 3].Array[1, 4], FragmentText, Gen.Int, (path, edits, text, seed) =>
-    {
-        var random = new Random(seed);
-        foreach (var edit in edits)
-        {
-            var at = random.Next(path.Length + 1);
-            path = edit switch
-            {
-                0 => path.Insert(at, text),
-                1 => path.Remove(at, random.Next(path.Length - at + 1)),
-                2 => path[..at] + text + path[Math.Min(path.Length, at + random.Next(4))..],
-                _ => path + text,
-            };
-        }
-
-        return path;
-    });
-
-    private static readonly Gen<string> AnyPath = Gen.Frequency(
-        (4, MutatedPath),
-        (2, FragmentText.Select(text => "/" + text)),
-        (1, FragmentText),
-        (1, Gen.String));
-
-    private static readonly Gen<string> AnyMethod = Gen.Frequency((8, Gen.OneOf(Methods)), (1, Gen.String));
+    private static readonly RequestLineGen Requests = new(ValidPaths, Fragments, maxFragments: 10, Methods);
 
     [Fact]
     public void Match_never_throws_and_always_answers_a_well_formed_route()
     {
-        Gen.Select(AnyMethod, AnyPath).Sample((method, path) =>
+        Gen.Select(Requests.AnyMethod, Requests.AnyPath).Sample((method, path) =>
         {
             var route = ControlPlaneRoutes.Match(method, path);
             if (!route.IsOperation)
