@@ -351,10 +351,10 @@ public sealed partial class CheckHandler
         {
             var resource = permission.Resource == "*" ? "*" : subject.Snapshot.IotArn(permission.Resource);
             var decision = subject.Decide(permission.Action, resource, context);
-            if (subject.HasShadowPolicies && outcome.ShadowDecision is null or Decisions.Allowed)
+            if (subject.HasShadowPolicies && outcome.ShadowDecision is null or DecisionNames.Allowed)
             {
                 var shadow = subject.DecideShadow(permission.Action, resource, context)!.Value;
-                outcome.ShadowDecision = Decisions.Of(shadow.Kind);
+                outcome.ShadowDecision = DecisionNames.Of(shadow.Kind);
                 outcome.ShadowStatement = shadow.DecidingStatement;
             }
 

@@ -1,22 +1,8 @@
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Policy;
 using ExtAuthz.Registry;
 
 namespace ExtAuthz.Envoy.Checking;
-
-/// <summary>The decisions a Check can reach, as the decision log, the deny body and the metrics name them.</summary>
-public static class Decisions
-{
-    public const string Allowed = "ALLOWED";
-    public const string ExplicitDeny = "EXPLICIT_DENY";
-    public const string ImplicitDeny = "IMPLICIT_DENY";
-    public const string Unauthenticated = "UNAUTHENTICATED";
-    public const string InvalidRequest = "INVALID_REQUEST";
-    public const string NotFound = "NOT_FOUND";
-    public const string Unavailable = "UNAVAILABLE";
-    public const string Error = "ERROR";
-
-    public static string Of(DecisionKind kind) => kind.ToAwsString();
-}
 
 /// <summary>What one Check found out, filled in as it goes; the answer and the decision record are made from it.</summary>
 internal sealed class CheckOutcome(string decisionId)
@@ -30,7 +16,7 @@ internal sealed class CheckOutcome(string decisionId)
 
     public string Operation { get; set; } = "Unknown";
 
-    public string Decision { get; private set; } = Decisions.Error;
+    public string Decision { get; private set; } = DecisionNames.Error;
 
     /// <summary>google.rpc.Code of the answer.</summary>
     public int RpcCode { get; private set; } = RpcCodes.Internal;
@@ -61,21 +47,21 @@ internal sealed class CheckOutcome(string decisionId)
 
     public long Generation { get; set; }
 
-    public bool IsAllowed => Decision == Decisions.Allowed;
+    public bool IsAllowed => Decision == DecisionNames.Allowed;
 
-    public void Allow(string reason) => Set(Decisions.Allowed, RpcCodes.Ok, 200, reason);
+    public void Allow(string reason) => Set(DecisionNames.Allowed, RpcCodes.Ok, 200, reason);
 
-    public void Deny(DecisionKind kind, string reason) => Set(Decisions.Of(kind), RpcCodes.PermissionDenied, 403, reason);
+    public void Deny(DecisionKind kind, string reason) => Set(DecisionNames.Of(kind), RpcCodes.PermissionDenied, 403, reason);
 
-    public void Unauthenticated(string reason) => Set(Decisions.Unauthenticated, RpcCodes.Unauthenticated, 401, reason);
+    public void Unauthenticated(string reason) => Set(DecisionNames.Unauthenticated, RpcCodes.Unauthenticated, 401, reason);
 
-    public void Invalid(string reason, int httpStatus = 400) => Set(Decisions.InvalidRequest, RpcCodes.InvalidArgument, httpStatus, reason);
+    public void Invalid(string reason, int httpStatus = 400) => Set(DecisionNames.InvalidRequest, RpcCodes.InvalidArgument, httpStatus, reason);
 
-    public void NotFound(string reason, int httpStatus = 404) => Set(Decisions.NotFound, RpcCodes.NotFound, httpStatus, reason);
+    public void NotFound(string reason, int httpStatus = 404) => Set(DecisionNames.NotFound, RpcCodes.NotFound, httpStatus, reason);
 
-    public void Unavailable(string reason) => Set(Decisions.Unavailable, RpcCodes.Unavailable, 503, reason);
+    public void Unavailable(string reason) => Set(DecisionNames.Unavailable, RpcCodes.Unavailable, 503, reason);
 
-    public void Failed(string reason) => Set(Decisions.Error, RpcCodes.Internal, 500, reason);
+    public void Failed(string reason) => Set(DecisionNames.Error, RpcCodes.Internal, 500, reason);
 
     private void Set(string decision, int rpcCode, int httpStatus, string reason)
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Codec;
 using ExtAuthz.Mqtt.Upstream;
 using ExtAuthz.Registry;
@@ -85,7 +86,7 @@ internal sealed partial class GateSession : IDisposable
             catch (IOException ex)
             {
                 LogBrokerUnreachable(gate.Logger, ex, Id, gate.Broker.Description);
-                authorizer!.Refuse("Connect", GateDecisions.Unavailable, $"the broker cannot be reached: {ex.Message}");
+                authorizer!.Refuse("Connect", DecisionNames.Unavailable, $"the broker cannot be reached: {ex.Message}");
                 await FarewellAsync(MqttPacketWriter.ConnAck(version, false, version == MqttVersion.V500 ? MqttReasonCodes.ServerUnavailable : MqttReasonCodes.V311ServerUnavailable)).ConfigureAwait(false);
                 return;
             }
@@ -110,7 +111,7 @@ internal sealed partial class GateSession : IDisposable
 #pragma warning restore CA1031
         {
             LogFailed(gate.Logger, ex, Id);
-            var refusal = SessionAuthorizer.RefuseFor(gate, intake, null, ClientId, gate.Snapshots()?.Generation ?? 0, "Protocol", GateDecisions.Error,
+            var refusal = SessionAuthorizer.RefuseFor(gate, intake, null, ClientId, gate.Snapshots()?.Generation ?? 0, "Protocol", DecisionNames.Error,
                 $"internal error in the gate ({ex.GetType().Name}); the connection is closed", null, null, identity.Principal);
             End(MqttReasonCodes.ImplementationSpecificError, refusal.ClientReason);
         }
@@ -223,7 +224,7 @@ internal sealed partial class GateSession : IDisposable
     }
 
     private void RefuseEarly(string reason) =>
-        SessionAuthorizer.RefuseFor(gate, intake, null, null, gate.Snapshots()?.Generation ?? 0, "Protocol", GateDecisions.InvalidRequest, reason, null, null, identity.Principal);
+        SessionAuthorizer.RefuseFor(gate, intake, null, null, gate.Snapshots()?.Generation ?? 0, "Protocol", DecisionNames.InvalidRequest, reason, null, null, identity.Principal);
 
     /// <summary>Decides CONNECT; on refusal answers CONNACK with the refusal code and returns false.</summary>
     private async Task<bool> AcceptAsync(MqttPacket packet, CancellationToken cancellationToken)
@@ -236,7 +237,7 @@ internal sealed partial class GateSession : IDisposable
         if (connect.ClientId.Length == 0)
         {
             // The policy resource is client/{clientId}: it must be known before a broker would assign one.
-            SessionAuthorizer.RefuseFor(gate, intake, null, "", gate.Snapshots()?.Generation ?? 0, "Connect", GateDecisions.InvalidRequest,
+            SessionAuthorizer.RefuseFor(gate, intake, null, "", gate.Snapshots()?.Generation ?? 0, "Connect", DecisionNames.InvalidRequest,
                 "an empty client ID is not accepted: iot:Connect is decided on client/{clientId}", "iot:Connect", null, identity.Principal);
             await FarewellAsync(MqttPacketWriter.ConnAck(version, false, v5 ? MqttReasonCodes.ClientIdentifierNotValid : MqttReasonCodes.V311IdentifierRejected)).ConfigureAwait(false);
             return false;
@@ -244,7 +245,7 @@ internal sealed partial class GateSession : IDisposable
 
         if (gate.Snapshots() is not { } snapshot)
         {
-            SessionAuthorizer.RefuseFor(gate, intake, null, connect.ClientId, 0, "Connect", GateDecisions.Unavailable,
+            SessionAuthorizer.RefuseFor(gate, intake, null, connect.ClientId, 0, "Connect", DecisionNames.Unavailable,
                 "no configuration has loaded yet; every connection is refused until one does", "iot:Connect", null, identity.Principal);
             await FarewellAsync(MqttPacketWriter.ConnAck(version, false, v5 ? MqttReasonCodes.ServerUnavailable : MqttReasonCodes.V311ServerUnavailable)).ConfigureAwait(false);
             return false;
@@ -267,7 +268,7 @@ internal sealed partial class GateSession : IDisposable
             return !cancellationToken.IsCancellationRequested;
         }
 
-        var code = verdict.Decision == GateDecisions.InvalidRequest
+        var code = verdict.Decision == DecisionNames.InvalidRequest
             ? v5 ? MqttReasonCodes.TopicNameInvalid : MqttReasonCodes.V311NotAuthorized
             : v5 ? MqttReasonCodes.NotAuthorized : MqttReasonCodes.V311NotAuthorized;
         await FarewellAsync(Fitting(reason => MqttPacketWriter.ConnAck(version, false, code, reason), v5 ? verdict.ClientReason : null)).ConfigureAwait(false);
@@ -359,7 +360,7 @@ internal sealed partial class GateSession : IDisposable
         if (direction == MqttDirection.ClientToServer)
         {
             var reason = tooLarge ? $"a packet larger than the gate's limit of {gate.Options.MaxPacketSize} bytes" : $"malformed packet: {error}";
-            authorizer!.Refuse("Protocol", GateDecisions.InvalidRequest, reason);
+            authorizer!.Refuse("Protocol", DecisionNames.InvalidRequest, reason);
             End(tooLarge ? MqttReasonCodes.PacketTooLarge : MqttReasonCodes.MalformedPacket, reason);
             return;
         }
@@ -391,7 +392,7 @@ internal sealed partial class GateSession : IDisposable
         if (!clientAliases.TryResolve(publish.Topic, publish.TopicAlias, out var topic))
         {
             var reason = $"topic alias {publish.TopicAlias} was never set on this connection";
-            authorizer!.Refuse("Protocol", GateDecisions.InvalidRequest, reason);
+            authorizer!.Refuse("Protocol", DecisionNames.InvalidRequest, reason);
             End(MqttReasonCodes.TopicAliasInvalid, reason);
             return false;
         }
@@ -399,7 +400,7 @@ internal sealed partial class GateSession : IDisposable
         Verdict verdict;
         if (IotTopics.PublishTopicError(topic, publish.Retain) is { } invalid)
         {
-            verdict = authorizer!.Refuse("Publish", GateDecisions.InvalidRequest, invalid, publish.Retain ? "iot:RetainPublish" : "iot:Publish", authorizer.Snapshot.IotArn("topic/" + topic));
+            verdict = authorizer!.Refuse("Publish", DecisionNames.InvalidRequest, invalid, publish.Retain ? "iot:RetainPublish" : "iot:Publish", authorizer.Snapshot.IotArn("topic/" + topic));
         }
         else
         {
@@ -424,7 +425,7 @@ internal sealed partial class GateSession : IDisposable
 
         if (version == MqttVersion.V500)
         {
-            var code = verdict.Decision == GateDecisions.InvalidRequest ? MqttReasonCodes.TopicNameInvalid : MqttReasonCodes.NotAuthorized;
+            var code = verdict.Decision == DecisionNames.InvalidRequest ? MqttReasonCodes.TopicNameInvalid : MqttReasonCodes.NotAuthorized;
             var answer = publish.Qos switch
             {
                 1 => Fitting(reason => MqttPacketWriter.PubAck(version, publish.PacketId, code, reason), verdict.ClientReason),
@@ -474,7 +475,7 @@ internal sealed partial class GateSession : IDisposable
             var subscription = subscribe.Subscriptions[i];
             if (IotTopics.TopicFilterError(subscription.Filter) is { } invalid)
             {
-                authorizer!.Refuse("Subscribe", GateDecisions.InvalidRequest, invalid, "iot:Subscribe", authorizer.Snapshot.IotArn("topicfilter/" + subscription.Filter));
+                authorizer!.Refuse("Subscribe", DecisionNames.InvalidRequest, invalid, "iot:Subscribe", authorizer.Snapshot.IotArn("topicfilter/" + subscription.Filter));
                 codes[i] = v5 ? MqttReasonCodes.TopicFilterInvalid : MqttReasonCodes.V311SubscribeFailure;
                 continue;
             }

@@ -115,7 +115,7 @@ internal sealed class SessionAuthorizer
 
         // Dry run lets identity refusals through (as the Check service does); protocol faults, an
         // unreachable broker and bugs end the connection whatever the mode.
-        var enforced = regardlessOfDryRun || decision != GateDecisions.Unauthenticated || !gate.Options.DryRun;
+        var enforced = regardlessOfDryRun || decision != DecisionNames.Unauthenticated || !gate.Options.DryRun;
         gate.Emit(new DecisionRecord
         {
             Time = gate.Options.TimeProvider.GetUtcNow(),
@@ -145,7 +145,7 @@ internal sealed class SessionAuthorizer
         var next = new State(snapshot, resolved);
         if (!resolved.Succeeded)
         {
-            var refusal = RefuseFor(gate, intake, resolved, clientId, snapshot.Generation, operation, GateDecisions.Unauthenticated,
+            var refusal = RefuseFor(gate, intake, resolved, clientId, snapshot.Generation, operation, DecisionNames.Unauthenticated,
                 resolved.FailureReason ?? "the credentials were refused", "iot:Connect", snapshot.IotArn("client/" + clientId), identity.Principal);
             return (next, refusal);
         }
@@ -155,7 +155,7 @@ internal sealed class SessionAuthorizer
         {
             if (IotTopics.PublishTopicError(will, WillRetain) is { } invalid)
             {
-                var refusal = RefuseFor(gate, intake, resolved, clientId, snapshot.Generation, operation, GateDecisions.InvalidRequest,
+                var refusal = RefuseFor(gate, intake, resolved, clientId, snapshot.Generation, operation, DecisionNames.InvalidRequest,
                     $"the Will topic is not valid: {invalid}", "iot:Publish", snapshot.IotArn("topic/" + will), identity.Principal);
                 return (next, refusal);
             }
@@ -196,7 +196,7 @@ internal sealed class SessionAuthorizer
             DecisionId = id,
             Listener = intake.ListenerName(),
             Operation = operation,
-            Decision = GateDecisions.Unauthenticated,
+            Decision = DecisionNames.Unauthenticated,
             PrincipalKind = subject?.Kind.ToString(),
             Principal = subject?.PrincipalId ?? now.Identity.CredentialId ?? identity.Principal,
             CertificateId = now.Identity.CredentialId,
@@ -216,7 +216,7 @@ internal sealed class SessionAuthorizer
                 Reason = now.Identity.FailureReason ?? "the credentials were refused",
                 LatencyMicroseconds = Stopwatch.GetElapsedTime(started).TotalMicroseconds,
             };
-            return (new Verdict(false, false, GateDecisions.Unauthenticated, unauthenticated.Reason!, id), unauthenticated);
+            return (new Verdict(false, false, DecisionNames.Unauthenticated, unauthenticated.Reason!, id), unauthenticated);
         }
 
         var decision = subject.Decide(action, arn);

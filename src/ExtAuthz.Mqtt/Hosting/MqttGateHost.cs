@@ -293,7 +293,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
 
         if (refusal is not null)
         {
-            SessionAuthorizer.RefuseFor(Gate!, GateIntake.WebSocket, null, null, snapshots()?.Generation ?? 0, "Connect", GateDecisions.Unauthenticated, refusal, null, null, null,
+            SessionAuthorizer.RefuseFor(Gate!, GateIntake.WebSocket, null, null, snapshots()?.Generation ?? 0, "Connect", DecisionNames.Unauthenticated, refusal, null, null, null,
                 regardlessOfDryRun: true);
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, refusal).ConfigureAwait(false);
             return;

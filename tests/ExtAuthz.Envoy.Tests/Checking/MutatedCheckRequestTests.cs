@@ -146,8 +146,8 @@ public sealed class MutatedCheckRequestTests : IDisposable
     {
         Assert.Contains(response.Status.Code, KnownCodes);
         var record = records[^1];
-        Assert.Equal(record.Decision == Decisions.Allowed, response.Status.Code == 0);
-        Assert.NotEqual(Decisions.Error, record.Decision);
+        Assert.Equal(record.Decision == DecisionNames.Allowed, response.Status.Code == 0);
+        Assert.NotEqual(DecisionNames.Error, record.Decision);
         if (response.Status.Code != 0)
         {
             Assert.False(string.IsNullOrWhiteSpace(response.Status.Message));

@@ -1,3 +1,4 @@
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
 using MQTTnet;
@@ -18,7 +19,7 @@ public sealed class ConnectTests
         await using var client = await GateClient.ConnectAsync(GateClient.Tls(gate, fleet.Sensor1, "sensor-1", version));
 
         Assert.True(client.Accepted, client.ConnectError?.ToString());
-        var decision = Assert.Single(gate.DecisionsOf("Connect", GateDecisions.Allowed));
+        var decision = Assert.Single(gate.DecisionsOf("Connect", DecisionNames.Allowed));
         Assert.Equal("iot:Connect", decision.Action);
         Assert.Equal(GateFleet.Arn + "client/sensor-1", decision.Resource);
         Assert.Equal(Pki.Id(fleet.Sensor1), decision.Principal);
@@ -38,7 +39,7 @@ public sealed class ConnectTests
 
         Assert.False(client.Accepted);
         AssertRefused(client);
-        var decision = Assert.Single(gate.DecisionsOf("Connect", GateDecisions.ImplicitDeny));
+        var decision = Assert.Single(gate.DecisionsOf("Connect", DecisionNames.ImplicitDeny));
         Assert.Contains("allows iot:Connect on " + GateFleet.Arn + "client/sensor-2", decision.Reason, StringComparison.Ordinal);
         Assert.Empty(await gate.Host.EmbeddedBroker!.Server.GetClientsAsync());
     }
@@ -53,7 +54,7 @@ public sealed class ConnectTests
         await using var none = await GateClient.ConnectAsync(GateClient.Tls(gate, null, "sensor-1"));
 
         Assert.All(new[] { revoked, stranger, none }, AssertRefused);
-        var reasons = gate.DecisionsOf("Connect", GateDecisions.Unauthenticated).Select(d => d.Reason).ToArray();
+        var reasons = gate.DecisionsOf("Connect", DecisionNames.Unauthenticated).Select(d => d.Reason).ToArray();
         Assert.Equal(3, reasons.Length);
         Assert.Contains(reasons, r => r!.Contains("REVOKED", StringComparison.Ordinal));
         Assert.Contains(reasons, r => r!.Contains("not registered", StringComparison.Ordinal));
@@ -94,7 +95,7 @@ public sealed class ConnectTests
 
         Assert.True(allowed.Accepted, allowed.ConnectError?.ToString());
         AssertRefused(refused);
-        var decision = Assert.Single(gate.DecisionsOf("Connect", GateDecisions.ImplicitDeny));
+        var decision = Assert.Single(gate.DecisionsOf("Connect", DecisionNames.ImplicitDeny));
         Assert.Equal("iot:Publish", decision.Action);
         Assert.Equal(GateFleet.Arn + "topic/devices/sensor-1/gone", decision.Resource);
     }
@@ -107,7 +108,7 @@ public sealed class ConnectTests
         await using var client = await GateClient.ConnectAsync(GateClient.Tls(gate, fleet.Sensor1, ""));
 
         AssertRefused(client);
-        Assert.Single(gate.DecisionsOf("Connect", GateDecisions.InvalidRequest));
+        Assert.Single(gate.DecisionsOf("Connect", DecisionNames.InvalidRequest));
     }
 
     private static void AssertRefused(GateClient client)

@@ -1,4 +1,5 @@
 using System.Net;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Hosting;
@@ -25,7 +26,7 @@ public sealed class IntakeTests
 
         Assert.True(published.IsSuccess);
         await Eventually.True(() => client.Received.Contains("devices/sensor-1/temp"));
-        var connect = Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Allowed));
+        var connect = Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Allowed));
         Assert.Equal(GateIntake.Tunnel.ListenerName(), connect.Listener);
         Assert.Equal("mqtttunnel", connect.Listener);
     }
@@ -38,7 +39,7 @@ public sealed class IntakeTests
 
         Assert.False(client.Accepted);
         Assert.Equal(MqttClientConnectResultCode.NotAuthorized, client.ConnectResult?.ResultCode ?? MqttClientConnectResultCode.NotAuthorized);
-        Assert.Contains("no client certificate", Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Unauthenticated)).Reason, StringComparison.Ordinal);
+        Assert.Contains("no client certificate", Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Unauthenticated)).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -92,7 +93,7 @@ public sealed class IntakeTests
         Assert.True(client.Accepted, client.ConnectError?.ToString());
         Assert.True((await client.Client.PublishAsync(GateClient.Message("devices/sensor-1/ws"))).IsSuccess);
         Assert.False(impostor.Accepted);
-        var connect = Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Allowed));
+        var connect = Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Allowed));
         Assert.Equal("mqttwebsocket", connect.Listener);
         Assert.Equal(Pki.Id(scope.Fleet.Sensor1), connect.Principal);
     }
@@ -115,8 +116,8 @@ public sealed class IntakeTests
         Assert.True(asGuest.Accepted, asGuest.ConnectError?.ToString());
         Assert.True((await asGuest.Client.PublishAsync(GateClient.Message("guests/hello"))).IsSuccess);
         Assert.False(withoutPool.Accepted);
-        Assert.Contains("identity pool", Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Unauthenticated)).Reason, StringComparison.Ordinal);
-        Assert.Equal(["IamUser", "CognitoUnauthenticated"], scope.Gate.DecisionsOf("Connect", GateDecisions.Allowed).Select(d => d.PrincipalKind));
+        Assert.Contains("identity pool", Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Unauthenticated)).Reason, StringComparison.Ordinal);
+        Assert.Equal(["IamUser", "CognitoUnauthenticated"], scope.Gate.DecisionsOf("Connect", DecisionNames.Allowed).Select(d => d.PrincipalKind));
     }
 
     [Fact]
@@ -130,6 +131,6 @@ public sealed class IntakeTests
         await using var other = await GateClient.ConnectAsync(GateClient.WebSocket(scope.Gate, foreign, "sensor-1"));
 
         Assert.All(new[] { none, forged, other }, client => Assert.False(client.Accepted));
-        Assert.Equal(3, scope.Gate.DecisionsOf("Connect", GateDecisions.Unauthenticated).Length);
+        Assert.Equal(3, scope.Gate.DecisionsOf("Connect", DecisionNames.Unauthenticated).Length);
     }
 }

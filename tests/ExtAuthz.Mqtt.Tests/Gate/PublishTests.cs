@@ -1,3 +1,4 @@
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Hosting;
 using MQTTnet;
@@ -48,7 +49,7 @@ public sealed class PublishTests
         Assert.True(allowed.IsSuccess);
         Assert.True(client.Client.IsConnected);
         Assert.Equal(["devices/sensor-1/temp"], scope.Gate.BrokerPublishes.Select(p => p.Topic));
-        var decision = Assert.Single(scope.Gate.DecisionsOf("Publish", GateDecisions.ExplicitDeny));
+        var decision = Assert.Single(scope.Gate.DecisionsOf("Publish", DecisionNames.ExplicitDeny));
         Assert.Equal(("DevicePolicy", "NoSecrets"), (decision.Policy, decision.Statement));
         if (qos == MqttQualityOfServiceLevel.AtLeastOnce)
         {
@@ -84,7 +85,7 @@ public sealed class PublishTests
         Assert.Equal(["devices/sensor-1/temp"], scope.Gate.BrokerPublishes.Select(p => p.Topic));
 
         // Cached after the first, logged every time, each under its own ID.
-        var refusals = scope.Gate.DecisionsOf("Publish", GateDecisions.ImplicitDeny);
+        var refusals = scope.Gate.DecisionsOf("Publish", DecisionNames.ImplicitDeny);
         Assert.Equal(2, refusals.Length);
         Assert.NotEqual(refusals[0].DecisionId, refusals[1].DecisionId);
     }
@@ -130,7 +131,7 @@ public sealed class PublishTests
         await client.Client.PublishAsync(GateClient.Message("devices/sensor-1/temp", retain: true));
 
         Assert.Equal([("devices/sensor-1/status", true)], scope.Gate.BrokerPublishes);
-        var refusal = Assert.Single(scope.Gate.DecisionsOf("Publish", GateDecisions.ImplicitDeny));
+        var refusal = Assert.Single(scope.Gate.DecisionsOf("Publish", DecisionNames.ImplicitDeny));
         Assert.Equal("iot:RetainPublish", refusal.Action);
         Assert.NotNull(await scope.Gate.Host.EmbeddedBroker!.Server.GetRetainedMessageAsync("devices/sensor-1/status"));
     }
@@ -146,7 +147,7 @@ public sealed class PublishTests
 
         Assert.Equal(MqttClientPublishReasonCode.TopicNameInvalid, reserved.ReasonCode);
         Assert.Equal(MqttClientPublishReasonCode.TopicNameInvalid, deep.ReasonCode);
-        Assert.Equal(2, scope.Gate.DecisionsOf("Publish", GateDecisions.InvalidRequest).Length);
+        Assert.Equal(2, scope.Gate.DecisionsOf("Publish", DecisionNames.InvalidRequest).Length);
         Assert.Empty(scope.Gate.BrokerPublishes);
     }
 
@@ -195,7 +196,7 @@ public sealed class PublishTests
 
         Assert.True(result.IsSuccess);
         Assert.Equal(["devices/sensor-2/temp"], scope.Gate.BrokerPublishes.Select(p => p.Topic));
-        Assert.False(Assert.Single(scope.Gate.DecisionsOf("Publish", GateDecisions.ImplicitDeny)).Enforced);
+        Assert.False(Assert.Single(scope.Gate.DecisionsOf("Publish", DecisionNames.ImplicitDeny)).Enforced);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using ExtAuthz.Identity;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Hosting;
@@ -35,7 +36,7 @@ public sealed class RevocationTests
         }
 
         Assert.True(scope.Fleet.Snapshot.Generation > generation);
-        var recheck = Assert.Single(scope.Gate.DecisionsOf("Recheck", GateDecisions.Unauthenticated));
+        var recheck = Assert.Single(scope.Gate.DecisionsOf("Recheck", DecisionNames.Unauthenticated));
         Assert.Equal("sensor-1", recheck.ClientId);
         Assert.True(untouched.Client.IsConnected);
         Assert.True((await untouched.Client.PublishAsync(GateClient.Message("devices/sensor-2/still-here"))).IsSuccess);
@@ -64,14 +65,14 @@ public sealed class RevocationTests
         await using var client = await GateClient.ConnectAsync(GateClient.Tls(scope.Gate, scope.Fleet.Sensor2, "sensor-2"));
         await client.Client.PublishAsync(GateClient.Message("devices/sensor-2/a"));
         await client.Client.PublishAsync(GateClient.Message("devices/sensor-2/a"));
-        Assert.Single(scope.Gate.DecisionsOf("Publish", GateDecisions.Allowed));
+        Assert.Single(scope.Gate.DecisionsOf("Publish", DecisionNames.Allowed));
         var generation = scope.Fleet.Snapshot.Generation;
 
         scope.Fleet.WriteRegistry(sensor1Status: "INACTIVE");
         await Eventually.True(() => scope.Fleet.Snapshot.Generation > generation);
         await client.Client.PublishAsync(GateClient.Message("devices/sensor-2/a"));
 
-        var allowed = scope.Gate.DecisionsOf("Publish", GateDecisions.Allowed);
+        var allowed = scope.Gate.DecisionsOf("Publish", DecisionNames.Allowed);
         Assert.Equal(2, allowed.Length);
         Assert.True(allowed[1].Generation > allowed[0].Generation);
     }

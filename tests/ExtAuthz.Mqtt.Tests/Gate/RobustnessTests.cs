@@ -1,4 +1,5 @@
 using System.Net;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Codec;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Upstream;
@@ -27,7 +28,7 @@ public sealed class RobustnessTests
         Assert.Equal(MqttPacketType.Disconnect, disconnect!.Type);
         Assert.Equal(MqttReasonCodes.MalformedPacket, disconnect.ReasonCode);
         Assert.Null(await raw.ReceiveAsync());
-        Assert.Contains("QoS 3", Assert.Single(scope.Gate.DecisionsOf("Protocol", GateDecisions.InvalidRequest)).Reason, StringComparison.Ordinal);
+        Assert.Contains("QoS 3", Assert.Single(scope.Gate.DecisionsOf("Protocol", DecisionNames.InvalidRequest)).Reason, StringComparison.Ordinal);
         Assert.True((await bystander.Client.PublishAsync(GateClient.Message("devices/sensor-2/fine"))).IsSuccess);
     }
 
@@ -53,7 +54,7 @@ public sealed class RobustnessTests
         await using var raw = await RawClient.ConnectAsync(scope.Gate, scope.Fleet.Sensor1, scope.Fleet.Ca);
 
         Assert.Null(await raw.ReceiveAsync(within: TimeSpan.FromSeconds(5)));
-        Assert.Contains("no CONNECT within", Assert.Single(scope.Gate.DecisionsOf("Protocol", GateDecisions.InvalidRequest)).Reason, StringComparison.Ordinal);
+        Assert.Contains("no CONNECT within", Assert.Single(scope.Gate.DecisionsOf("Protocol", DecisionNames.InvalidRequest)).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -65,7 +66,7 @@ public sealed class RobustnessTests
         await raw.SendAsync(0xC0, 0x00);
 
         Assert.Null(await raw.ReceiveAsync());
-        Assert.Contains("CONNECT", Assert.Single(scope.Gate.DecisionsOf("Protocol", GateDecisions.InvalidRequest)).Reason, StringComparison.Ordinal);
+        Assert.Contains("CONNECT", Assert.Single(scope.Gate.DecisionsOf("Protocol", DecisionNames.InvalidRequest)).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -120,7 +121,7 @@ public sealed class RobustnessTests
         await using var refused = await GateClient.ConnectAsync(GateClient.Tls(scope.Gate, scope.Fleet.Sensor1, "sensor-1"));
         Assert.False(refused.Accepted);
         Assert.Equal(MqttClientConnectResultCode.ServerUnavailable, refused.ConnectResult?.ResultCode ?? MqttClientConnectResultCode.ServerUnavailable);
-        Assert.Contains("cannot be reached", Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Unavailable)).Reason, StringComparison.Ordinal);
+        Assert.Contains("cannot be reached", Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Unavailable)).Reason, StringComparison.Ordinal);
         Assert.Null(scope.Gate.Host.EmbeddedBroker);
 
         // The broker is back: so is service, with no restart of the gate.

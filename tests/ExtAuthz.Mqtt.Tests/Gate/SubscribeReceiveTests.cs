@@ -1,3 +1,4 @@
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Gate;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -27,7 +28,7 @@ public sealed class SubscribeReceiveTests
 
         Assert.Equal([refused, MqttClientSubscribeResultCode.GrantedQoS1, refused, MqttClientSubscribeResultCode.GrantedQoS1], result.Items.Select(i => i.ResultCode));
         Assert.Equal(["topicfilter/devices/sensor-2/#", "topicfilter/b/#"],
-            scope.Gate.DecisionsOf("Subscribe", GateDecisions.ImplicitDeny).Select(d => d.Resource![GateFleet.Arn.Length..]));
+            scope.Gate.DecisionsOf("Subscribe", DecisionNames.ImplicitDeny).Select(d => d.Resource![GateFleet.Arn.Length..]));
 
         Assert.Equal(["devices/sensor-1/+", "a/#"], scope.Gate.BrokerSubscriptions);
 
@@ -77,7 +78,7 @@ public sealed class SubscribeReceiveTests
         Assert.Equal((int)qos, (int)Assert.Single(subscribed.Items).ResultCode);
         await Eventually.True(() => subscriber.Received.Count(t => t == "a/open") == 3);
         Assert.DoesNotContain("a/restricted/x", subscriber.Received);
-        Assert.Equal(3, scope.Gate.DecisionsOf("Receive", GateDecisions.ImplicitDeny).Length);
+        Assert.Equal(3, scope.Gate.DecisionsOf("Receive", DecisionNames.ImplicitDeny).Length);
         Assert.True(subscriber.Client.IsConnected);
 
         // The gate acknowledged the refused messages to the broker: nothing is left in flight for the client.

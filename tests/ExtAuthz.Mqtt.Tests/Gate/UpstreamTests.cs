@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Upstream;
@@ -45,7 +46,7 @@ public sealed class UpstreamTests
         await using var client = await GateClient.ConnectAsync(GateClient.Tls(scope.Gate, scope.Fleet.Sensor1, "sensor-1"));
 
         Assert.False(client.Accepted);
-        Assert.Single(scope.Gate.DecisionsOf("Connect", GateDecisions.Unavailable));
+        Assert.Single(scope.Gate.DecisionsOf("Connect", DecisionNames.Unavailable));
     }
 
     private sealed class TlsBroker : IAsyncDisposable
