@@ -67,13 +67,27 @@ public sealed class QuickstartTests : IAsyncLifetime
         serve.BeginOutputReadLine();
         serve.BeginErrorReadLine();
 
+        try
+        {
+            await WaitReadyAsync(serve);
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose initialization failed: the process must not outlive the test.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WaitReadyAsync(Process process)
+    {
         using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            if (serve.HasExited)
+            if (process.HasExited)
             {
-                Assert.Fail($"serve exited ({serve.ExitCode}):\n{Output}");
+                Assert.Fail($"serve exited ({process.ExitCode}):\n{Output}");
             }
 
             try
@@ -102,7 +116,11 @@ public sealed class QuickstartTests : IAsyncLifetime
         }
 
         serve?.Dispose();
-        Directory.Delete(root, recursive: true);
+        serve = null;
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     private string Output
