@@ -47,10 +47,11 @@ public sealed class CheckHandlerTests : IDisposable
         Assert.All(response.OkResponse.Headers, h => Assert.Equal(global::Envoy.Config.Core.V3.HeaderValueOption.Types.HeaderAppendAction.OverwriteIfExistsOrAdd, h.AppendAction));
         Assert.Equal([IdentityHeaders.Session], response.OkResponse.HeadersToRemove);
 
+        // An allowed HTTP request's metadata is lean: the principal is in the headers, the rest in the decision log.
         var metadata = response.DynamicMetadata.Fields;
+        Assert.Equal(["decision", "decision_id", "enforced", "policy", "statement"], metadata.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("ALLOWED", metadata["decision"].StringValue);
-        Assert.Equal("iot:Publish", metadata["action"].StringValue);
-        Assert.Equal($"{Arn}topic/sensors/sensor-1/temp", metadata["resource"].StringValue);
+        Assert.Equal(records.Single().DecisionId, metadata["decision_id"].StringValue);
         Assert.Equal("DevicePolicy", metadata["policy"].StringValue);
         Assert.Equal("PublishOwnTopics", metadata["statement"].StringValue);
         Assert.True(metadata["enforced"].BoolValue);

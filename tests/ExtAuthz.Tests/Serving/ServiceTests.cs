@@ -49,18 +49,25 @@ public sealed class ServiceTests : IDisposable
     [Fact]
     public async Task Over_loopback_all_three_listeners_are_answered()
     {
-        await using var service = await RunningService.OnLoopbackAsync(Options());
-
-        var mqtt = await service.Client.CheckAsync(EnvoyCheckRequest.Network().WithClientCertificate(fleet.Sensor1).Build());
-        var mtls = await service.Client.CheckAsync(Publish("sensors/sensor-1/temp").Build());
-        var https = await service.Client.CheckAsync(EnvoyCheckRequest.Http("GET", "/things/sensor-1/shadow")
-            .WithListenerPort(EnvoyCheckRequest.HttpsPort).WithClientCertificate(fleet.Sensor1).Build());
-        var revoked = await service.Client.CheckAsync(EnvoyCheckRequest.Network().WithClientCertificate(fleet.Revoked).Build());
+        global::Envoy.Service.Auth.V3.CheckResponse mqtt, mtls, https, revoked;
+        await using (var service = await RunningService.OnLoopbackAsync(Options()))
+        {
+            mqtt = await service.Client.CheckAsync(EnvoyCheckRequest.Network().WithClientCertificate(fleet.Sensor1).Build());
+            mtls = await service.Client.CheckAsync(Publish("sensors/sensor-1/temp").Build());
+            https = await service.Client.CheckAsync(EnvoyCheckRequest.Http("GET", "/things/sensor-1/shadow")
+                .WithListenerPort(EnvoyCheckRequest.HttpsPort).WithClientCertificate(fleet.Sensor1).Build());
+            revoked = await service.Client.CheckAsync(EnvoyCheckRequest.Network().WithClientCertificate(fleet.Revoked).Build());
+        }
 
         Assert.Equal([0, 0, 0, 16], new[] { mqtt, mtls, https, revoked }.Select(r => r.Status.Code));
         Assert.Equal("mqtt", mqtt.DynamicMetadata.Fields["listener"].StringValue);
-        Assert.Equal("mtls", mtls.DynamicMetadata.Fields["listener"].StringValue);
-        Assert.Equal("https", https.DynamicMetadata.Fields["listener"].StringValue);
+        Assert.Equal("mqtt", revoked.DynamicMetadata.Fields["listener"].StringValue);
+
+        // Allowed HTTP answers carry a lean metadata; the decision log, by decision ID, names their listeners.
+        var listeners = (await File.ReadAllLinesAsync(decisionLog)).Select(l => JsonDocument.Parse(l).RootElement)
+            .ToDictionary(l => l.GetProperty("decisionId").GetString()!, l => l.GetProperty("listener").GetString());
+        Assert.Equal("mtls", listeners[mtls.DynamicMetadata.Fields["decision_id"].StringValue]);
+        Assert.Equal("https", listeners[https.DynamicMetadata.Fields["decision_id"].StringValue]);
     }
 
     [Fact]
