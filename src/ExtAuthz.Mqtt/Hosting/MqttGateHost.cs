@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
 using ExtAuthz.Mqtt.Gate;
@@ -138,28 +139,33 @@ public sealed partial class MqttGateHost : IAsyncDisposable
                 listeners[options.ServerCertificate is null ? GateIntake.Tcp : GateIntake.Tls] = listen;
                 if (options.ServerCertificate is { } certificate)
                 {
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
-                    {
-                        ServerCertificate = certificate,
+                    // A client without a certificate is refused at CONNECT, with a CONNACK and a logged reason.
+                    var tls = RegistryDecidedTls(certificate);
 
-                        // Asked for, not required, and not checked against a trust store: the registry
-                        // decides (registered and ACTIVE, or signed by an ACTIVE auto-registering CA), and
-                        // a client without one is refused at CONNECT, with a CONNACK and a logged reason.
-                        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                        ClientCertificateValidation = (_, _, _) => true,
-                        CheckCertificateRevocation = false,
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-
-                        // Kestrel would offer only h2 and http/1.1, and refuse a client that offers ALPN
-                        // (x-amzn-mqtt-ca, mqtt) with no_application_protocol: MQTT needs no ALPN at all.
-                        OnAuthenticate = (_, authentication) => authentication.ApplicationProtocols = null,
-                    });
+                    // Kestrel would offer only h2 and http/1.1, and refuse a client that offers ALPN
+                    // (x-amzn-mqtt-ca, mqtt) with no_application_protocol: MQTT needs no ALPN at all.
+                    tls.OnAuthenticate = (_, authentication) => authentication.ApplicationProtocols = null;
+                    listen.UseHttps(tls);
                 }
 
                 listen.Run(OwnListenerConnectionAsync);
             });
         }
     }
+
+    /// <summary>
+    /// TLS for a listener whose clients present certificates the registry decides on (registered and
+    /// ACTIVE, or signed by an ACTIVE auto-registering CA), as Envoy's 8883 and 8443 do: a client
+    /// certificate is asked for, not required, and not checked against a trust store here.
+    /// </summary>
+    public static HttpsConnectionAdapterOptions RegistryDecidedTls(X509Certificate2 serverCertificate) => new()
+    {
+        ServerCertificate = serverCertificate,
+        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+        ClientCertificateValidation = (_, _, _) => true,
+        CheckCertificateRevocation = false,
+        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+    };
 
     /// <summary>Adds the gate's request handling: requests on the gate's HTTP listeners go to the gate, all others pass on.</summary>
     public void UseIntakes(IApplicationBuilder app)

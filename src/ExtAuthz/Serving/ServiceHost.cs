@@ -1,4 +1,3 @@
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using ExtAuthz.Envoy;
 using ExtAuthz.Envoy.Checking;
@@ -14,7 +13,6 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -90,17 +88,8 @@ internal static partial class ServiceHost
                 kestrel.Listen(https, listen =>
                 {
                     Tag(listen, HttpsListener, HttpProtocols.Http1AndHttp2);
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
-                    {
-                        ServerCertificate = httpsCertificate,
-
-                        // Asked for, not required, and not checked against a trust store: as behind Envoy,
-                        // the registry decides, and a request without one is answered 401 with the reason.
-                        ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                        ClientCertificateValidation = (_, _, _) => true,
-                        CheckCertificateRevocation = false,
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    });
+                    // As behind Envoy, the registry decides: a request without a certificate is answered 401 with the reason.
+                    listen.UseHttps(MqttGateHost.RegistryDecidedTls(httpsCertificate!));
                 });
             }
         });
