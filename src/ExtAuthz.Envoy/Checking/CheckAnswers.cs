@@ -130,11 +130,10 @@ internal static class CheckAnswers
         }
     }
 
+    /// <summary>Everything: <see cref="AllowedHttpMetadata"/>'s fields, and who asked, what for, where, and why.</summary>
     private static Struct Metadata(CheckOutcome outcome, bool enforced)
     {
-        var fields = new Struct();
-        Put(fields, "decision", outcome.Decision);
-        Put(fields, "decision_id", outcome.DecisionId);
+        var fields = AllowedHttpMetadata(outcome, enforced);
         Put(fields, "listener", outcome.Listener.Name());
         Put(fields, "operation", outcome.Operation);
         Put(fields, "principal", outcome.Subject?.PrincipalId ?? outcome.CertificateId);
@@ -142,10 +141,7 @@ internal static class CheckAnswers
         Put(fields, "things", outcome.Things);
         Put(fields, "action", outcome.Action);
         Put(fields, "resource", outcome.Resource);
-        Put(fields, "policy", outcome.DecidingStatement?.Policy.Name);
-        Put(fields, "statement", StatementLabel(outcome.DecidingStatement));
         Put(fields, "reason", outcome.Reason);
-        fields.Fields["enforced"] = Value.ForBool(enforced);
         return fields;
     }
 

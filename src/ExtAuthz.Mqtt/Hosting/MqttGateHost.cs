@@ -266,8 +266,8 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         var headers = context.Request.Headers;
         var client = new Duplex(context.Request.BodyReader, context.Response.BodyWriter);
-        await Gate!.RunAsync(client, GateIntake.Tunnel, ClientIdentity.Certificate(Header(headers, CertificateHeader)),
-            Header(headers, SourceIpHeader), Header(headers, ServerNameHeader), context.RequestAborted).ConfigureAwait(false);
+        await Gate!.RunAsync(client, GateIntake.Tunnel, ClientIdentity.Certificate(SingleHeader(headers, CertificateHeader)),
+            SingleHeader(headers, SourceIpHeader), SingleHeader(headers, ServerNameHeader), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>MQTT over WebSocket, after Envoy's ext_authz allowed the upgrade and named the principal in a session handle.</summary>
@@ -285,7 +285,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         }
 
         var headers = context.Request.Headers;
-        var handle = Header(headers, SessionHeader);
+        var handle = SingleHeader(headers, SessionHeader);
         SessionClaims? claims = null;
         string? refusal = null;
         if (sessions is null)
@@ -317,7 +317,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         await using (stream.ConfigureAwait(false))
         {
             var client = new Duplex(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true)), PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true)));
-            await Gate!.RunAsync(client, GateIntake.WebSocket, ClientIdentity.Session(claims!, Header(headers, CertificateHeader)),
+            await Gate!.RunAsync(client, GateIntake.WebSocket, ClientIdentity.Session(claims!, SingleHeader(headers, CertificateHeader)),
                 claims!.SourceIp, claims.DomainName, context.RequestAborted).ConfigureAwait(false);
         }
     }
@@ -352,7 +352,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
     /// <summary>The allow list and the shared secret; a refused peer gets 403 and the reason is logged (not told).</summary>
     private bool Admit(HttpContext context, GateIntake intake)
     {
-        if (guard.Refusal(context.Connection.RemoteIpAddress, Header(context.Request.Headers, IntakeGuard.SecretHeader)) is { } refusal)
+        if (guard.Refusal(context.Connection.RemoteIpAddress, SingleHeader(context.Request.Headers, IntakeGuard.SecretHeader)) is { } refusal)
         {
             LogIntakeRefused(logger, intake, refusal);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
@@ -394,9 +394,10 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         }
     }
 
-    /// <summary>A header's value; Envoy writes an empty value for an operator it cannot fill (no certificate), which counts as absent.</summary>
-    private static string? Header(IHeaderDictionary headers, string name)
+    /// <summary>A header's one value, else null; Envoy writes an empty value for an operator it cannot fill (no certificate), which counts as absent.</summary>
+    public static string? SingleHeader(IHeaderDictionary headers, string name)
     {
+        ArgumentNullException.ThrowIfNull(headers);
         var value = headers[name];
         return value.Count == 1 && !string.IsNullOrEmpty(value[0]) ? value[0] : null;
     }

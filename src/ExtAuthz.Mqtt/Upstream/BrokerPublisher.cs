@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
@@ -65,7 +66,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
             await ConnectAsync(cancellationToken).ConfigureAwait(false);
             var message = new MqttApplicationMessageBuilder()
                 .WithTopic(topic)
-                .WithPayload(payload.ToArray())
+                .WithPayload(new ReadOnlySequence<byte>(payload))
                 .WithQualityOfServiceLevel(qos == 1 ? MqttQualityOfServiceLevel.AtLeastOnce : MqttQualityOfServiceLevel.AtMostOnce)
                 .WithRetainFlag(retain)
                 .Build();

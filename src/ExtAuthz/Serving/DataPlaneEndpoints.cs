@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -31,14 +32,14 @@ internal sealed partial class DataPlaneEndpoints(CheckHandler checks, MqttGateHo
     public async Task UpstreamAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (guard.Refusal(context.Connection.RemoteIpAddress, Single(context.Request.Headers, IntakeGuard.SecretHeader)) is { } refusal)
+        if (guard.Refusal(context.Connection.RemoteIpAddress, MqttGateHost.SingleHeader(context.Request.Headers, IntakeGuard.SecretHeader)) is { } refusal)
         {
             LogRefused(logger, refusal);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
 
-        var traceId = Single(context.Request.Headers, IdentityHeaders.DecisionId) ?? Guid.NewGuid().ToString("N");
+        var traceId = MqttGateHost.SingleHeader(context.Request.Headers, IdentityHeaders.DecisionId) ?? Guid.NewGuid().ToString("N");
         await ServeAsync(context, HttpDataPlane.Match(context.Request.Method, RawTarget(context)), traceId).ConfigureAwait(false);
     }
 
@@ -157,27 +158,15 @@ internal sealed partial class DataPlaneEndpoints(CheckHandler checks, MqttGateHo
             return null;
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxPayloadBytes)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+        var reader = context.Request.BodyReader;
+        var read = await reader.ReadAtLeastAsync(MaxPayloadBytes + 1, context.RequestAborted).ConfigureAwait(false);
+        var payload = read.Buffer.Length > MaxPayloadBytes ? null : read.Buffer.ToArray();
+        reader.AdvanceTo(read.Buffer.End);
+        return payload;
     }
 
     private static string RawTarget(HttpContext context) =>
         context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw ? raw : context.Request.Path + context.Request.QueryString;
-
-    private static string? Single(IHeaderDictionary headers, string name) =>
-        headers[name] is { Count: 1 } value && !string.IsNullOrEmpty(value[0]) ? value[0] : null;
 
     private static async Task WriteJsonAsync(HttpContext context, int status, PublishAnswer message)
     {

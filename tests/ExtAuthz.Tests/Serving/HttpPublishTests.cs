@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Mqtt.Hosting;
@@ -155,10 +154,7 @@ public sealed class HttpPublishTests : IDisposable
     [Fact]
     public async Task A_broker_that_cannot_be_reached_is_503_with_the_reason()
     {
-        using var closed = new TcpListener(IPAddress.Loopback, 0);
-        closed.Start();
-        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
-        closed.Stop();
+        var port = RunningService.FreePort();
         var (service, client) = await StartAsync("--broker", $"127.0.0.1:{port}");
         await using var _ = service;
         using var __ = client;

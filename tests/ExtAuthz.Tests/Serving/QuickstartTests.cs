@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -24,9 +23,9 @@ public sealed class QuickstartTests : IAsyncLifetime
     private static readonly MqttClientFactory Factory = new();
 
     private readonly string root = Directory.CreateTempSubdirectory("extauthz-quickstart-").FullName;
-    private readonly int mqttPort = FreePort();
-    private readonly int httpsPort = FreePort();
-    private readonly int adminPort = FreePort();
+    private readonly int mqttPort = RunningService.FreePort();
+    private readonly int httpsPort = RunningService.FreePort();
+    private readonly int adminPort = RunningService.FreePort();
     private readonly StringBuilder serveOutput = new();
     private Process? serve;
 
@@ -290,13 +289,6 @@ public sealed class QuickstartTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, $"not within 15 s: {what}\n{Output}");
             await Task.Delay(200);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string RepositoryRoot([CallerFilePath] string path = "") =>

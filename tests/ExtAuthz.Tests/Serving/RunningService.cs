@@ -97,7 +97,7 @@ internal sealed class RunningService : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
