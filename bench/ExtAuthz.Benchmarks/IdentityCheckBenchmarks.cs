@@ -28,6 +28,9 @@ public class IdentityCheckBenchmarks
     private CheckHandler signatureHandler = null!;
     private CheckRequest tokenPublish = null!;
     private CheckRequest signedGet = null!;
+    private System.Security.Cryptography.RSA tokenKey = null!;
+    private byte[] signedPart = null!;
+    private byte[] signature = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -56,6 +59,18 @@ public class IdentityCheckBenchmarks
 
         signedGet = request.Build();
 
+        // The token's own signature, checked with its pool key alone: the floor under a first use.
+        var token = fleet.CognitoToken();
+        var lastDot = token.LastIndexOf('.');
+        signedPart = System.Text.Encoding.ASCII.GetBytes(token[..lastDot]);
+        signature = System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(lastDot + 1));
+        tokenKey = System.Security.Cryptography.RSA.Create();
+        tokenKey.ImportParameters(fleet.TokenKey.ExportParameters(includePrivateParameters: false));
+        if (!RsaVerify())
+        {
+            throw new InvalidOperationException("the token's RS256 signature does not verify with its pool key");
+        }
+
         Expect(tokenHandler.Check(tokenPublish), "Cognito token");
         Expect(firstUseHandler.Check(tokenPublish), "Cognito token, first use");
         Expect(signatureHandler.Check(signedGet), "SigV4");
@@ -64,6 +79,7 @@ public class IdentityCheckBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        tokenKey.Dispose();
         cachedTokens.Dispose();
         uncachedTokens.Dispose();
         fleet.Dispose();
@@ -74,6 +90,10 @@ public class IdentityCheckBenchmarks
 
     [Benchmark(Description = "Cognito token, first use (signature verified): HTTP publish")]
     public CheckResponse FirstUseToken() => firstUseHandler.Check(tokenPublish);
+
+    [Benchmark(Description = "(floor) the token's RS256 signature alone: RSA-2048 VerifyData")]
+    public bool RsaVerify() =>
+        tokenKey.VerifyData(signedPart, signature, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
 
     [Benchmark(Description = "SigV4 header: HTTP GET shadow")]
     public CheckResponse SigV4() => signatureHandler.Check(signedGet);
