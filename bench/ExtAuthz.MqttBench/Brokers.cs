@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using ExtAuthz.Bench;
-using MQTTnet.Server;
 
 namespace ExtAuthz.MqttBench;
 
-/// <summary>The broker both paths publish to: a local mosquitto when one is installed, else MQTTnet's server in this process.</summary>
+/// <summary>
+/// The broker both paths publish to: the gate's own embedded broker (serve's default, which the gate reaches in
+/// memory and the direct clients on its loopback listener), or a local mosquitto the gate relays to over TCP.
+/// </summary>
 internal abstract class Broker : IAsyncDisposable
 {
     private static readonly string[] MosquittoPaths = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
@@ -14,18 +16,25 @@ internal abstract class Broker : IAsyncDisposable
 
     public required string Description { get; init; }
 
+    /// <summary>True when the broker runs inside the gate's process (so the gate's memory includes it).</summary>
+    public abstract bool InGate { get; }
+
     /// <summary>The broker's resident set size in bytes, when it is a process of its own.</summary>
     public abstract long? ResidentBytes { get; }
 
+    /// <summary>What `extauthz serve` needs to use this broker.</summary>
+    public abstract IReadOnlyList<string> GateArguments { get; }
+
     public static async Task<Broker> StartAsync(string kind, string directory)
     {
-        var mosquitto = MosquittoPaths.FirstOrDefault(File.Exists);
-        if (kind == "mosquitto" || (kind == "auto" && mosquitto is not null))
+        if (kind == "mosquitto")
         {
-            return await MosquittoBroker.LaunchAsync(mosquitto ?? throw new InvalidOperationException("--broker mosquitto: mosquitto is not installed"), directory).ConfigureAwait(false);
+            var mosquitto = MosquittoPaths.FirstOrDefault(File.Exists) ?? throw new InvalidOperationException("--broker mosquitto: mosquitto is not installed (apt-get install mosquitto)");
+            return await MosquittoBroker.LaunchAsync(mosquitto, directory).ConfigureAwait(false);
         }
 
-        return await EmbeddedBroker.LaunchAsync().ConfigureAwait(false);
+        var port = ChildProcess.FreePort();
+        return new GateEmbeddedBroker { Port = port, Description = $"the gate's embedded MQTTnet broker (its listener on 127.0.0.1:{port} for the direct clients)" };
     }
 
     public abstract ValueTask DisposeAsync();
@@ -34,7 +43,11 @@ internal abstract class Broker : IAsyncDisposable
     {
         public required ChildProcess Process { get; init; }
 
+        public override bool InGate => false;
+
         public override long? ResidentBytes => Process.ResidentBytes;
+
+        public override IReadOnlyList<string> GateArguments => ["--broker", $"127.0.0.1:{Port}"];
 
         public static async Task<Broker> LaunchAsync(string executable, string directory)
         {
@@ -55,7 +68,7 @@ internal abstract class Broker : IAsyncDisposable
                 await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
                 return true;
             }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            return new MosquittoBroker { Port = port, Process = process, Description = $"mosquitto ({executable}, child process)" };
+            return new MosquittoBroker { Port = port, Process = process, Description = $"mosquitto ({executable}, child process; the gate relays to it over TCP)" };
         }
 
         public override ValueTask DisposeAsync()
@@ -65,30 +78,15 @@ internal abstract class Broker : IAsyncDisposable
         }
     }
 
-    private sealed class EmbeddedBroker : Broker
+    /// <summary>Started by each gate process, on the port chosen here: it lives and ends with the gate.</summary>
+    private sealed class GateEmbeddedBroker : Broker
     {
-        public required MqttServer Server { get; init; }
+        public override bool InGate => true;
 
         public override long? ResidentBytes => null;
 
-        public static async Task<Broker> LaunchAsync()
-        {
-            var port = ChildProcess.FreePort();
-            var options = new MqttServerOptionsBuilder()
-                .WithDefaultEndpoint()
-                .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
-                .WithDefaultEndpointBoundIPV6Address(IPAddress.None)
-                .WithDefaultEndpointPort(port)
-                .Build();
-            var server = new MqttServerFactory().CreateMqttServer(options);
-            await server.StartAsync().ConfigureAwait(false);
-            return new EmbeddedBroker { Port = port, Server = server, Description = "MQTTnet server (in the bench process)" };
-        }
+        public override IReadOnlyList<string> GateArguments => ["--embedded-broker-listen", $"127.0.0.1:{Port}"];
 
-        public override async ValueTask DisposeAsync()
-        {
-            await Server.StopAsync().ConfigureAwait(false);
-            Server.Dispose();
-        }
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -27,7 +27,7 @@ internal sealed class Gate : IDisposable
 
     public TimeSpan CpuTime => process.CpuTime;
 
-    public static async Task<Gate> StartAsync(string extauthzDll, Fleet fleet, int brokerPort)
+    public static async Task<Gate> StartAsync(string extauthzDll, Fleet fleet, Broker broker)
     {
         var port = ChildProcess.FreePort();
         var admin = ChildProcess.FreePort();
@@ -35,7 +35,7 @@ internal sealed class Gate : IDisposable
         [
             extauthzDll, "serve", "--config", fleet.Directory,
             "--mqtt-listen", $"127.0.0.1:{port}", "--mqtt-insecure-as", fleet.CertificateId,
-            "--broker", $"127.0.0.1:{brokerPort}",
+            .. broker.GateArguments,
             "--listen", "127.0.0.1:0", "--admin", $"127.0.0.1:{admin}",
             "--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--http-publish", "off", "--decision-log", "off", "--log-level", "warning",
         ]);

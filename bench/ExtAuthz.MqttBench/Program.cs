@@ -5,22 +5,30 @@ using ExtAuthz.MqttBench;
 // The MQTT gate against the same broker without it, in one run: QoS 0 publish throughput, publish → receive
 // latency, and the gate's memory with many idle connections. Markdown on standard output, progress on standard error.
 const string Usage = """
-    ExtAuthz.MqttBench [--seconds N] [--rounds N] [--publishers N] [--latency-seconds N] [--idle N] [--broker auto|mosquitto|embedded]
+    ExtAuthz.MqttBench [--seconds N] [--rounds N] [--publishers N] [--latency-seconds N] [--idle N] [--broker embedded|mosquitto]
       --seconds          each throughput phase's measured window (default 10; 2 s warm-up before it)
       --rounds           direct/gate pairs of each measurement, alternated (default 2)
       --publishers       publishing connections in the throughput phase (default 4)
       --latency-seconds  each latency phase's length (default 5)
-      --idle             idle connections through a fresh gate (default 9500; 0 skips the phase). Each takes two of
-                         the gate's file descriptors (the device's and the broker's), so `ulimit -n` bounds it
-      --broker           auto (default): mosquitto when installed, else MQTTnet's server in this process
+      --idle             idle connections through a fresh gate (default 10000; 0 skips the phase). Each takes one of
+                         the gate's file descriptors (two with --broker mosquitto), so `ulimit -n` bounds it
+      --broker           embedded (default): the gate's own broker (serve's default), reached by the gate in memory and
+                         by the direct clients on its loopback listener; mosquitto: a local mosquitto the gate relays
+                         to over TCP, with a no-op TCP relay measured in the same run as the latency's baseline
     """;
+
+if (args is ["relay", var relayListen, var relayTarget])
+{
+    await Relay.RunAsync(int.Parse(relayListen, CultureInfo.InvariantCulture), int.Parse(relayTarget, CultureInfo.InvariantCulture));
+    return 0;
+}
 
 var seconds = 10;
 var rounds = 2;
 var publishers = 4;
 var latencySeconds = 5;
-var idle = 9500;
-var brokerKind = "auto";
+var idle = 10_000;
+var brokerKind = "embedded";
 for (var i = 0; i < args.Length; i++)
 {
     string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -32,7 +40,7 @@ for (var i = 0; i < args.Length; i++)
         case "--publishers": publishers = Number(); break;
         case "--latency-seconds": latencySeconds = Number(); break;
         case "--idle": idle = Number(); break;
-        case "--broker": brokerKind = Value() is "auto" or "mosquitto" or "embedded" ? args[i] : throw new ArgumentException($"--broker must be auto, mosquitto or embedded, not '{args[i]}'"); break;
+        case "--broker": brokerKind = Value() is "mosquitto" or "embedded" ? args[i] : throw new ArgumentException($"--broker must be embedded or mosquitto, not '{args[i]}'"); break;
         default:
             Console.Error.WriteLine(Usage);
             return 2;
@@ -47,12 +55,13 @@ static string Mib(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.
 using var fleet = await Fleet.CreateAsync(dll);
 await using var broker = await Broker.StartAsync(brokerKind, fleet.Directory);
 var loadBefore = LoadAverage();
-Progress($"broker: {broker.Description} on 127.0.0.1:{broker.Port}; load average {loadBefore}");
+Progress($"broker: {broker.Description}; load average {loadBefore}");
 
 var throughput = new List<(ThroughputResult Direct, ThroughputResult Gate)>();
 var latency = new List<(LatencyResult Direct, LatencyResult Gate)>();
+var relayLatency = new List<LatencyResult>();
 string gateCommand;
-using (var gate = await Gate.StartAsync(dll, fleet, broker.Port))
+using (var gate = await Gate.StartAsync(dll, fleet, broker))
 {
     gateCommand = gate.CommandLine;
     Progress($"gate: pid {gate.ProcessId}, 127.0.0.1:{gate.Port}");
@@ -66,10 +75,18 @@ using (var gate = await Gate.StartAsync(dll, fleet, broker.Port))
         throughput.Add((direct, gated));
     }
 
+    using var relay = broker.InGate ? null : await Relay.StartAsync(broker.Port);
     for (var round = 1; round <= rounds; round++)
     {
         var direct = await Phases.LatencyAsync(broker.Port, TimeSpan.FromSeconds(latencySeconds), $"ld{round}");
         Progress($"latency direct  round {round}: p50 {direct.P50Microseconds:F0} µs ({direct.Samples} samples)");
+        if (relay is not null)
+        {
+            var throughRelay = await Phases.LatencyAsync(relay.Port, TimeSpan.FromSeconds(latencySeconds), $"lr{round}");
+            Progress($"latency relay   round {round}: p50 {throughRelay.P50Microseconds:F0} µs ({throughRelay.Samples} samples)");
+            relayLatency.Add(throughRelay);
+        }
+
         var gated = await Phases.LatencyAsync(gate.Port, TimeSpan.FromSeconds(latencySeconds), $"lg{round}");
         Progress($"latency gate    round {round}: p50 {gated.P50Microseconds:F0} µs ({gated.Samples} samples)");
         latency.Add((direct, gated));
@@ -79,7 +96,7 @@ using (var gate = await Gate.StartAsync(dll, fleet, broker.Port))
 List<IdleCheckpoint> checkpoints = [];
 if (idle > 0)
 {
-    using var gate = await Gate.StartAsync(dll, fleet, broker.Port);
+    using var gate = await Gate.StartAsync(dll, fleet, broker);
     await Task.Delay(TimeSpan.FromSeconds(2));
     checkpoints = await Phases.IdleConnectionsAsync(gate, broker, idle, Math.Max(1, idle / 4), Progress);
 }
@@ -103,26 +120,31 @@ o.WriteLine($"| all | | {throughput.Average(r => r.Direct.DeliveredPerSecond):N0
 o.WriteLine();
 o.WriteLine($"Publish → receive latency (one message in flight, {latencySeconds} s per phase; through the gate both clients connect to it):");
 o.WriteLine();
-o.WriteLine("| round | direct p50 / p90 / p99 µs | gate p50 / p90 / p99 µs | gate / direct p50 |");
-o.WriteLine("|---|---|---|---|");
+static string Percentiles(LatencyResult r) => $"{r.P50Microseconds:F0} / {r.P90Microseconds:F0} / {r.P99Microseconds:F0} ({r.Samples:N0})";
+var relayed = relayLatency.Count > 0;
+o.WriteLine("| round | direct p50 / p90 / p99 µs |" + (relayed ? " no-op relay p50 / p90 / p99 µs | relay / direct p50 |" : "") + " gate p50 / p90 / p99 µs | gate / direct p50 |");
+o.WriteLine("|---|---|" + (relayed ? "---|---|" : "") + "---|---|");
 foreach (var (r, i) in latency.Select((r, i) => (r, i + 1)))
 {
-    o.WriteLine($"| {i} | {r.Direct.P50Microseconds:F0} / {r.Direct.P90Microseconds:F0} / {r.Direct.P99Microseconds:F0} ({r.Direct.Samples:N0}) | {r.Gate.P50Microseconds:F0} / {r.Gate.P90Microseconds:F0} / {r.Gate.P99Microseconds:F0} ({r.Gate.Samples:N0}) | {r.Gate.P50Microseconds / r.Direct.P50Microseconds:F2}× |");
+    var relayColumns = relayed ? $" {Percentiles(relayLatency[i - 1])} | {relayLatency[i - 1].P50Microseconds / r.Direct.P50Microseconds:F2}× |" : "";
+    o.WriteLine($"| {i} | {Percentiles(r.Direct)} |{relayColumns} {Percentiles(r.Gate)} | {r.Gate.P50Microseconds / r.Direct.P50Microseconds:F2}× |");
 }
 
-var latRatio = latency.Average(r => r.Gate.P50Microseconds) / latency.Average(r => r.Direct.P50Microseconds);
-o.WriteLine($"| all | {latency.Average(r => r.Direct.P50Microseconds):F0} | {latency.Average(r => r.Gate.P50Microseconds):F0} | **{latRatio:F2}×** (target ≤ 1.5×: {(latRatio <= 1.5 ? "met" : "missed")}) |");
+var directP50 = latency.Average(r => r.Direct.P50Microseconds);
+var latRatio = latency.Average(r => r.Gate.P50Microseconds) / directP50;
+var relaySummary = relayed ? $" {relayLatency.Average(r => r.P50Microseconds):F0} | {relayLatency.Average(r => r.P50Microseconds) / directP50:F2}× |" : "";
+o.WriteLine($"| all | {directP50:F0} |{relaySummary} {latency.Average(r => r.Gate.P50Microseconds):F0} | **{latRatio:F2}×** (target ≤ 1.5×: {(latRatio <= 1.5 ? "met" : "missed")}) |");
 
 if (checkpoints.Count > 0)
 {
     o.WriteLine();
-    o.WriteLine("Idle connections through a fresh gate (MQTT 3.1.1 CONNECT, keep-alive 0), resident memory (VmRSS):");
+    o.WriteLine("Idle connections through a fresh gate (MQTT 3.1.1 CONNECT, keep-alive 0), resident memory (VmRSS)" + (broker.InGate ? "; the gate's includes its embedded broker's sessions:" : ":"));
     o.WriteLine();
     o.WriteLine("| connections | gate RSS MiB | broker RSS MiB |");
     o.WriteLine("|---|---|---|");
     foreach (var c in checkpoints)
     {
-        o.WriteLine($"| {c.Connections:N0} | {Mib(c.GateResidentBytes)} | {(c.BrokerResidentBytes is { } b ? Mib(b) : "n/a")} |");
+        o.WriteLine($"| {c.Connections:N0} | {Mib(c.GateResidentBytes)} | {(c.BrokerResidentBytes is { } b ? Mib(b) : "in the gate")} |");
     }
 
     var first = checkpoints[0];

@@ -90,18 +90,20 @@ public sealed partial class MqttGateHost : IAsyncDisposable
     public async Task StartAsync()
     {
         BrokerEndpoint endpoint;
+        IBrokerConnector broker;
         if (options.Broker is { } configured)
         {
             endpoint = configured;
+            broker = new TcpBrokerConnector(endpoint, options.BrokerTrust);
         }
         else
         {
-            EmbeddedBroker = await EmbeddedBroker.StartAsync().ConfigureAwait(false);
+            EmbeddedBroker = await EmbeddedBroker.StartAsync(options.EmbeddedBrokerListen).ConfigureAwait(false);
             endpoint = EmbeddedBroker.Endpoint;
+            broker = EmbeddedBroker.Connector;
             LogEmbeddedBroker(logger, endpoint);
         }
 
-        var broker = new TcpBrokerConnector(endpoint, options.BrokerTrust);
         Publisher = new BrokerPublisher(endpoint, options.BrokerTrust);
 
         Volatile.Write(ref gate, new MqttGate(snapshots, broker, options.Gate, decisions, logger));
@@ -409,7 +411,7 @@ public sealed partial class MqttGateHost : IAsyncDisposable
         public PipeWriter Output { get; } = output;
     }
 
-    [LoggerMessage(EventId = 5020, Level = LogLevel.Information, Message = "No --broker: MQTT connections go to the embedded broker on {Endpoint}")]
+    [LoggerMessage(EventId = 5020, Level = LogLevel.Information, Message = "No --broker: the gate hands MQTT connections to the embedded broker in process; its own listener is on {Endpoint}")]
     private static partial void LogEmbeddedBroker(ILogger logger, BrokerEndpoint endpoint);
 
     [LoggerMessage(EventId = 5021, Level = LogLevel.Warning, Message = "The MQTT listener {Endpoint} is plain TCP and every client on it is certificate {Principal}: for development only")]

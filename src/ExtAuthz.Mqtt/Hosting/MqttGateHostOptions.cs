@@ -30,6 +30,9 @@ public sealed record MqttGateHostOptions
     /// <summary>The upstream broker; null for the embedded one.</summary>
     public BrokerEndpoint? Broker { get; init; }
 
+    /// <summary>Where the embedded broker's TCP listener binds (when <see cref="Broker"/> is null); null for a random loopback port.</summary>
+    public IPEndPoint? EmbeddedBrokerListen { get; init; }
+
     /// <summary>The only CAs trusted for the broker's TLS certificate; null for the system's store.</summary>
     public X509Certificate2Collection? BrokerTrust { get; init; }
 

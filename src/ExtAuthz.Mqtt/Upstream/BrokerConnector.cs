@@ -16,10 +16,10 @@ public interface IBrokerConnector
     ValueTask<BrokerConnection> ConnectAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>One connection to the broker, as pipes over its stream.</summary>
+/// <summary>One connection to the broker, as pipes: over its stream, or in memory to the embedded broker.</summary>
 public sealed class BrokerConnection : IDuplexPipe, IAsyncDisposable
 {
-    private readonly Stream stream;
+    private readonly Stream? stream;
 
     public BrokerConnection(Stream stream)
     {
@@ -27,6 +27,13 @@ public sealed class BrokerConnection : IDuplexPipe, IAsyncDisposable
         this.stream = stream;
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         Output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+    }
+
+    /// <summary>A connection in memory: completing both pipes is what closes it.</summary>
+    internal BrokerConnection(PipeReader input, PipeWriter output)
+    {
+        Input = input;
+        Output = output;
     }
 
     public PipeReader Input { get; }
@@ -37,7 +44,10 @@ public sealed class BrokerConnection : IDuplexPipe, IAsyncDisposable
     {
         await Input.CompleteAsync().ConfigureAwait(false);
         await Output.CompleteAsync().ConfigureAwait(false);
-        await stream.DisposeAsync().ConfigureAwait(false);
+        if (stream is not null)
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
 

@@ -5,48 +5,64 @@ using MQTTnet.Server;
 namespace ExtAuthz.Mqtt.Upstream;
 
 /// <summary>
-/// An MQTTnet broker in the same process, on a random loopback port, for when no <c>--broker</c> is
-/// configured: <c>extauthz serve</c> on its defaults is then a complete system. Persistent sessions
-/// and retained messages live in memory and end with the process. Any local process can reach the
-/// port directly, past the gate: a production deployment names its own broker.
+/// An MQTTnet broker in the same process, for when no <c>--broker</c> is configured: <c>extauthz serve</c>
+/// on its defaults is then a complete system. The gate hands its connections to it in memory
+/// (<see cref="Connector"/>); it also listens on a loopback port (random unless given) for the HTTP
+/// publisher and for local tools. Any local process can reach that port directly, past the gate: a
+/// production deployment names its own broker. Persistent sessions and retained messages live in memory
+/// and end with the process.
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
-    /// <summary>Tries at binding a port that was free a moment before (another process may take it in between).</summary>
+    /// <summary>Tries at binding a random port that was free a moment before (another process may take it in between).</summary>
     private const int BindAttempts = 5;
 
     private readonly MqttServer server;
+    private readonly InProcessConnections inProcess;
 
-    private EmbeddedBroker(MqttServer server, int port)
+    private EmbeddedBroker(MqttServer server, InProcessConnections inProcess, IPEndPoint listen)
     {
         this.server = server;
-        Endpoint = new BrokerEndpoint(IPAddress.Loopback.ToString(), port, Tls: false);
+        this.inProcess = inProcess;
+        Endpoint = new BrokerEndpoint(listen.Address.ToString(), listen.Port, Tls: false);
+        Connector = new InProcessConnector(inProcess);
     }
 
+    /// <summary>The broker's TCP listener.</summary>
     public BrokerEndpoint Endpoint { get; }
+
+    /// <summary>Connections to the broker in memory, without a socket: what the gate forwards through.</summary>
+    public IBrokerConnector Connector { get; }
 
     /// <summary>The MQTTnet server itself, for tests that watch what reaches the broker.</summary>
     public MqttServer Server => server;
 
-    public static async Task<EmbeddedBroker> StartAsync()
+    /// <param name="listen">Where the TCP listener binds; null for a random loopback port, port 0 for a random one on its address.</param>
+    /// <exception cref="SocketException">The address cannot be bound.</exception>
+    public static async Task<EmbeddedBroker> StartAsync(IPEndPoint? listen = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreeLoopbackPort();
+            var address = listen?.Address ?? IPAddress.Loopback;
+            var bind = listen is { Port: not 0 } ? listen : new IPEndPoint(address, FreePort(address));
+            var v6 = bind.AddressFamily == AddressFamily.InterNetworkV6;
             var options = new MqttServerOptionsBuilder()
                 .WithDefaultEndpoint()
-                .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
-                .WithDefaultEndpointBoundIPV6Address(IPAddress.None)
-                .WithDefaultEndpointPort(port)
+                .WithDefaultEndpointBoundIPAddress(v6 ? IPAddress.None : bind.Address)
+                .WithDefaultEndpointBoundIPV6Address(v6 ? bind.Address : IPAddress.None)
+                .WithDefaultEndpointPort(bind.Port)
                 .WithPersistentSessions()
                 .Build();
-            var server = new MqttServerFactory().CreateMqttServer(options);
+            var factory = new MqttServerFactory();
+            var inProcess = new InProcessConnections();
+            var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).Append(inProcess).ToList();
+            var server = factory.CreateMqttServer(options, adapters);
             try
             {
                 await server.StartAsync().ConfigureAwait(false);
-                return new EmbeddedBroker(server, port);
+                return new EmbeddedBroker(server, inProcess, bind);
             }
-            catch (SocketException) when (attempt < BindAttempts)
+            catch (SocketException) when (listen is not { Port: not 0 } && attempt < BindAttempts)
             {
                 server.Dispose();
             }
@@ -61,13 +77,21 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await server.StopAsync().ConfigureAwait(false);
+        await inProcess.StopAsync().ConfigureAwait(false);
         server.Dispose();
     }
 
-    private static int FreeLoopbackPort()
+    private static int FreePort(IPAddress address)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class InProcessConnector(InProcessConnections connections) : IBrokerConnector
+    {
+        public string Description => "the embedded broker (in process)";
+
+        public ValueTask<BrokerConnection> ConnectAsync(CancellationToken cancellationToken) => ValueTask.FromResult(connections.Connect());
     }
 }

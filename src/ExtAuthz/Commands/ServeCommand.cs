@@ -13,7 +13,8 @@ internal static class ServeCommand
                        [--log-level LEVEL]
                        [--mqtt-tunnel ADDRESS:PORT|off] [--mqtt-websocket ADDRESS:PORT|off]
                        [--mqtt-listen ADDRESS:PORT (--mqtt-tls-cert PATH --mqtt-tls-key PATH | --mqtt-insecure-as CERT_ID)]
-                       [--broker HOST:PORT[,tls] [--broker-ca PATH]] [--mqtt-intake-allow CIDR,...]
+                       [--broker HOST:PORT[,tls] [--broker-ca PATH] | --embedded-broker-listen ADDRESS:PORT]
+                       [--mqtt-intake-allow CIDR,...]
                        [--mqtt-intake-secret-file PATH] [--mqtt-max-packet-size BYTES]
                        [--mqtt-deny-publish-v3 close|drop] [--mqtt-connect-timeout SECONDS]
                        [--http-publish ADDRESS:PORT|off]
@@ -76,8 +77,12 @@ internal static class ServeCommand
                                   registered certificate CERT_ID
           --broker HOST:PORT[,tls]
                                   the upstream MQTT broker (TLS with ,tls: the system's trust store, or
-                                  --broker-ca PATH's CAs alone); default: an embedded broker on a random
-                                  loopback port
+                                  --broker-ca PATH's CAs alone); default: an embedded broker in this
+                                  process, to which the gate hands its connections in memory
+          --embedded-broker-listen ADDRESS:PORT
+                                  where the embedded broker's own MQTT listener binds, for the HTTP
+                                  publisher and local tools (default: a random loopback port; port 0
+                                  takes a free one). Plain TCP, no authorization: it is past the gate
           --mqtt-intake-allow CIDR,...
                                   peers allowed on the tunnel and WebSocket endpoints (repeatable;
                                   default 127.0.0.0/8,::1/128)

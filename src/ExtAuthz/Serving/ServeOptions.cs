@@ -71,6 +71,9 @@ internal sealed class ServeOptions
     /// <summary>The upstream broker; null for the embedded one.</summary>
     public BrokerEndpoint? Broker { get; set; }
 
+    /// <summary>Where the embedded broker's own TCP listener binds (no <see cref="Broker"/>); null for a random loopback port.</summary>
+    public IPEndPoint? EmbeddedBrokerListen { get; set; }
+
     /// <summary>PEM file of the CAs that alone are trusted for the broker's TLS certificate.</summary>
     public string? BrokerCa { get; set; }
 
@@ -268,6 +271,9 @@ internal sealed class ServeOptions
                 case "--broker":
                     options.Broker = BrokerEndpoint.Parse(Value());
                     break;
+                case "--embedded-broker-listen":
+                    options.EmbeddedBrokerListen = Endpoint(flag, Value());
+                    break;
                 case "--broker-ca":
                     options.BrokerCa = Value();
                     break;
@@ -373,11 +379,16 @@ internal sealed class ServeOptions
             throw new ArgumentException("--broker-ca is the trust for a TLS broker: it needs --broker HOST:PORT,tls");
         }
 
+        if (options.EmbeddedBrokerListen is not null && options.Broker is not null)
+        {
+            throw new ArgumentException("--embedded-broker-listen places the embedded broker's listener; with --broker there is no embedded broker");
+        }
+
         var named = new (string Flag, IPEndPoint? Endpoint)[]
         {
             ("--listen", options.Listen), ("--admin", options.Admin), ("--mqtt-tunnel", options.MqttTunnel),
             ("--mqtt-websocket", options.MqttWebSocket), ("--mqtt-listen", options.MqttListen), ("--http-publish", options.HttpPublish),
-            ("--https-listen", options.HttpsListen),
+            ("--https-listen", options.HttpsListen), ("--embedded-broker-listen", options.EmbeddedBrokerListen),
         };
         var used = named.Where(n => n.Endpoint is not null && n.Endpoint.Port != 0).ToArray();
         foreach (var clash in used.GroupBy(n => n.Endpoint).Where(g => g.Count() > 1))

@@ -216,6 +216,7 @@ internal static partial class ServiceHost
             ServerCertificate = options.MqttTlsCert is { } certificate ? X509Certificate2.CreateFromPemFile(certificate, options.MqttTlsKey) : null,
             InsecurePrincipal = options.MqttInsecureAs,
             Broker = options.Broker,
+            EmbeddedBrokerListen = options.EmbeddedBrokerListen,
             BrokerTrust = brokerTrust,
             IntakeAllow = options.MqttIntakeAllow.Count > 0 ? options.MqttIntakeAllow : IntakeGuard.Loopback,
 

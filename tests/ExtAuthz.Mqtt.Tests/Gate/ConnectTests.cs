@@ -26,6 +26,11 @@ public sealed class ConnectTests
         Assert.Equal("sensor-1", decision.Thing);
         Assert.Equal("ConnectAsThing", decision.Statement);
         Assert.Equal("mqtttls", decision.Listener);
+
+        // No --broker: the gate hands the connection to the embedded broker in memory, not over a socket.
+        var atBroker = Assert.Single(await gate.Host.EmbeddedBroker!.Server.GetClientsAsync());
+        Assert.Equal("sensor-1", atBroker.Id);
+        Assert.StartsWith("extauthz-gate:", atBroker.RemoteEndPoint.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]

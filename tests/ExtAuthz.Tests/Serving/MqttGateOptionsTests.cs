@@ -16,6 +16,7 @@ public sealed class MqttGateOptionsTests
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9194), options.MqttWebSocket);
         Assert.Null(options.MqttListen);
         Assert.Null(options.Broker);
+        Assert.Null(options.EmbeddedBrokerListen);
         Assert.Empty(options.MqttIntakeAllow);
         Assert.Equal(128 * 1024, options.MqttMaxPacketSize);
         Assert.Equal(DeniedPublishV311.Close, options.MqttDenyPublishV3);
@@ -41,6 +42,13 @@ public sealed class MqttGateOptionsTests
     }
 
     [Fact]
+    public void The_embedded_brokers_listener_is_placed_by_its_flag()
+    {
+        Assert.Equal(IPEndPoint.Parse("127.0.0.1:1883"), ServeOptions.Parse(["--embedded-broker-listen", "127.0.0.1:1883"]).EmbeddedBrokerListen);
+        Assert.Equal(IPEndPoint.Parse("[::1]:0"), ServeOptions.Parse(["--embedded-broker-listen", "[::1]:0"]).EmbeddedBrokerListen);
+    }
+
+    [Fact]
     public void With_every_intake_off_there_is_no_gate()
     {
         Assert.False(ServeOptions.Parse(["--mqtt-tunnel", "off", "--mqtt-websocket", "off", "--http-publish", "off"]).MqttGateEnabled);
@@ -55,6 +63,9 @@ public sealed class MqttGateOptionsTests
     [InlineData("certificate ID", "--mqtt-listen", "0.0.0.0:1883", "--mqtt-insecure-as", "sensor-1")]
     [InlineData("HOST:PORT,tls", "--broker", "broker:1883,ssl")]
     [InlineData("needs --broker HOST:PORT,tls", "--broker", "broker:1883", "--broker-ca", "ca.pem")]
+    [InlineData("with --broker there is no embedded broker", "--broker", "broker:1883", "--embedded-broker-listen", "127.0.0.1:1883")]
+    [InlineData("need different ports", "--embedded-broker-listen", "127.0.0.1:9192")]
+    [InlineData("--embedded-broker-listen", "--embedded-broker-listen", "off")]
     [InlineData("CIDR", "--mqtt-intake-allow", "loopback")]
     [InlineData("between 64", "--mqtt-max-packet-size", "10")]
     [InlineData("close or drop", "--mqtt-deny-publish-v3", "ignore")]
@@ -74,7 +85,7 @@ public sealed class MqttGateOptionsTests
         Assert.Equal(Cli.ExitOk, await Cli.RunAsync(["help", "serve"], TextReader.Null, stdout, TextWriter.Null));
 
         foreach (var flag in new[] { "--mqtt-tunnel", "--mqtt-websocket", "--mqtt-listen", "--mqtt-tls-cert", "--mqtt-tls-key", "--mqtt-insecure-as",
-                     "--broker", "--broker-ca", "--mqtt-intake-allow", "--mqtt-intake-secret-file", "--mqtt-max-packet-size", "--mqtt-deny-publish-v3",
+                     "--broker", "--broker-ca", "--embedded-broker-listen", "--mqtt-intake-allow", "--mqtt-intake-secret-file", "--mqtt-max-packet-size", "--mqtt-deny-publish-v3",
                      "--mqtt-connect-timeout", "x-extauthz-client-cert", "x-extauthz-session", "x-extauthz-intake-secret", "docs/mqtt.md" })
         {
             Assert.Contains(flag, stdout.ToString(), StringComparison.Ordinal);
