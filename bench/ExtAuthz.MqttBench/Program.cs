@@ -116,7 +116,10 @@ foreach (var (r, i) in throughput.Select((r, i) => (r, i + 1)))
 }
 
 var tpRatio = throughput.Sum(r => r.Gate.DeliveredPerSecond) / throughput.Sum(r => r.Direct.DeliveredPerSecond);
-o.WriteLine($"| all | | {throughput.Average(r => r.Direct.DeliveredPerSecond):N0} | | {throughput.Average(r => r.Gate.DeliveredPerSecond):N0} | **{tpRatio:P0}** (target ≥ 70%: {(tpRatio >= 0.70 ? "met" : "missed")}) | | |");
+// QoS 0 lets a broker drop what it cannot deliver; when it drops much, delivered/s measures the broker's overload, not the path to it.
+var dropped = throughput.SelectMany(r => new[] { r.Direct, r.Gate }).Max(r => 1 - (r.DeliveredPerSecond / r.SentPerSecond));
+var verdict = dropped > 0.10 ? $"not measured: the broker dropped up to {dropped:P0} of the QoS 0 messages sent in a phase, so it, not the gate, set the rate (use --broker mosquitto)" : tpRatio >= 0.70 ? "met" : "missed";
+o.WriteLine($"| all | | {throughput.Average(r => r.Direct.DeliveredPerSecond):N0} | | {throughput.Average(r => r.Gate.DeliveredPerSecond):N0} | **{tpRatio:P0}** (target ≥ 70%: {verdict}) | | |");
 o.WriteLine();
 o.WriteLine($"Publish → receive latency (one message in flight, {latencySeconds} s per phase; through the gate both clients connect to it):");
 o.WriteLine();
