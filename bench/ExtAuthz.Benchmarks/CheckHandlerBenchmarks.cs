@@ -30,6 +30,8 @@ public class CheckHandlerBenchmarks
     private CheckRequest allowedPublish = null!;
     private CheckRequest deniedPublish = null!;
     private CheckRequest mqttConnection = null!;
+    private CheckRequest[] loadTestMix = [];
+    private int mixNext;
     private byte[] allowedPublishBytes = [];
     private CheckResponse allowedResponse = null!;
     private readonly byte[] responseBuffer = new byte[16 * 1024];
@@ -53,6 +55,12 @@ public class CheckHandlerBenchmarks
         deniedPublish = fleet.DeniedPublish(3);
         mqttConnection = fleet.MqttConnection(3);
         allowedPublishBytes = allowedPublish.ToByteArray();
+        loadTestMix = fleet.AllowedMix(1_024);
+        foreach (var request in loadTestMix)
+        {
+            Expect(handler.Check(request), allowed: true, nameof(loadTestMix));
+        }
+
         allowedResponse = handler.Check(allowedPublish);
 
         Expect(handler.Check(allowedPublish), allowed: true, nameof(allowedPublish));
@@ -72,6 +80,9 @@ public class CheckHandlerBenchmarks
 
     [Benchmark(Baseline = true, Description = "HTTP publish, allowed")]
     public CheckResponse AllowedPublish() => handler.Check(allowedPublish);
+
+    [Benchmark(Description = "HTTP publish, allowed: the load test's 1,024 requests in turn (16 devices, 3 topics each)")]
+    public CheckResponse LoadTestMix() => handler.Check(loadTestMix[mixNext++ & 1023]);
 
     [Benchmark(Description = "HTTP publish, denied (implicit)")]
     public CheckResponse DeniedPublish() => handler.Check(deniedPublish);
