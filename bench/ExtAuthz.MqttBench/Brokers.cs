@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using ExtAuthz.Bench;
 
 namespace ExtAuthz.MqttBench;
@@ -62,12 +60,7 @@ internal abstract class Broker : IAsyncDisposable
 
                 """).ConfigureAwait(false);
             var process = ChildProcess.Start(executable, ["-c", config]);
-            await process.WaitReadyAsync("mosquitto", async () =>
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-                return true;
-            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await process.WaitListeningAsync("mosquitto", port, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             return new MosquittoBroker { Port = port, Process = process, Description = $"mosquitto ({executable}, child process; the gate relays to it over TCP)" };
         }
 

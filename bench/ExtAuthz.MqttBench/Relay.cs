@@ -25,12 +25,7 @@ internal sealed class Relay : IDisposable
     {
         var port = ChildProcess.FreePort();
         var process = ChildProcess.Start("dotnet", [typeof(Relay).Assembly.Location, "relay", port.ToString(System.Globalization.CultureInfo.InvariantCulture), targetPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await process.WaitReadyAsync("relay", async () =>
-        {
-            using var probe = new TcpClient();
-            await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-            return true;
-        }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        await process.WaitListeningAsync("relay", port, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         return new Relay(process, port);
     }
 

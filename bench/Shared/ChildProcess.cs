@@ -134,6 +134,14 @@ internal sealed class ChildProcess : IDisposable
         throw new TimeoutException($"{name} was not ready within {timeout.TotalSeconds:F0} s ({last?.Message ?? "its answers were not ready"}):\n{RecentOutput}");
     }
 
+    /// <summary><see cref="WaitReadyAsync"/> until something accepts a TCP connection on the loopback <paramref name="port"/>.</summary>
+    public Task WaitListeningAsync(string name, int port, TimeSpan timeout) => WaitReadyAsync(name, async () =>
+    {
+        using var probe = new TcpClient();
+        await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+        return true;
+    }, timeout);
+
     public void Dispose()
     {
         if (!process.HasExited)
