@@ -83,7 +83,6 @@ internal sealed class InProcessConnections : IMqttServerAdapter
                     logger.Publish(MqttNetLogLevel.Error, nameof(InProcessConnections), "a connection from the gate failed in the broker", null, ex);
                 }
             }
-
         });
         lock (sessionsLock)
         {
