@@ -23,9 +23,9 @@ public sealed class QuickstartTests : IAsyncLifetime
     private static readonly MqttClientFactory Factory = new();
 
     private readonly string root = Directory.CreateTempSubdirectory("extauthz-quickstart-").FullName;
-    private readonly int mqttPort = RunningService.FreePort();
-    private readonly int httpsPort = RunningService.FreePort();
-    private readonly int adminPort = RunningService.FreePort();
+    private int mqttPort;
+    private int httpsPort;
+    private int adminPort;
     private readonly StringBuilder serveOutput = new();
     private Process? serve;
 
@@ -44,6 +44,33 @@ public sealed class QuickstartTests : IAsyncLifetime
             }
         }
 
+        // A port free a moment ago can be taken before serve binds it (by another test's client): then serve
+        // exits saying so, and starts again on other ports, a few times.
+        for (var attempt = 1; ; attempt++)
+        {
+            (mqttPort, httpsPort, adminPort) = (RunningService.FreePort(), RunningService.FreePort(), RunningService.FreePort());
+            serve = StartServe();
+            try
+            {
+                await WaitReadyAsync(serve);
+                return;
+            }
+            catch when (attempt < 5 && serve.HasExited && Output.Contains("address already in use", StringComparison.Ordinal))
+            {
+                await DisposeServeAsync();
+            }
+            catch
+            {
+                // xunit does not dispose a fixture whose initialization failed: the process must not outlive the test.
+                await DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Starts serve; its output joins what earlier attempts printed (the first made the certificates).</summary>
+    private Process StartServe()
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = root,
@@ -60,22 +87,12 @@ public sealed class QuickstartTests : IAsyncLifetime
             start.ArgumentList.Add(argument);
         }
 
-        serve = Process.Start(start)!;
-        serve.OutputDataReceived += (_, e) => Append(e.Data);
-        serve.ErrorDataReceived += (_, e) => Append(e.Data);
-        serve.BeginOutputReadLine();
-        serve.BeginErrorReadLine();
-
-        try
-        {
-            await WaitReadyAsync(serve);
-        }
-        catch
-        {
-            // xunit does not dispose a fixture whose initialization failed: the process must not outlive the test.
-            await DisposeAsync();
-            throw;
-        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     private async Task WaitReadyAsync(Process process)
@@ -108,17 +125,25 @@ public sealed class QuickstartTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (serve is { HasExited: false })
-        {
-            serve.Kill(entireProcessTree: true);
-            await serve.WaitForExitAsync();
-        }
-
-        serve?.Dispose();
-        serve = null;
+        await DisposeServeAsync();
         if (Directory.Exists(root))
         {
             Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private async Task DisposeServeAsync()
+    {
+        if (serve is { HasExited: false })
+        {
+            serve.Kill(entireProcessTree: true);
+        }
+
+        if (serve is not null)
+        {
+            await serve.WaitForExitAsync();
+            serve.Dispose();
+            serve = null;
         }
     }
 

@@ -49,20 +49,40 @@ internal sealed class RunningService : IAsyncDisposable
     }
 
     /// <summary>On Kestrel, gRPC and admin each on a free loopback port.</summary>
+    /// <remarks>
+    /// A port free a moment ago can be taken before Kestrel binds it (by a client's ephemeral port of another
+    /// test running in parallel): the start is tried again on other ports, a few times.
+    /// </remarks>
     public static async Task<RunningService> OnLoopbackAsync(ServeOptions options)
     {
-        options.Listen = new IPEndPoint(IPAddress.Loopback, FreePort());
-        options.Admin = new IPEndPoint(IPAddress.Loopback, FreePort());
+        const int Attempts = 5;
+        var mqttTunnel = options.MqttTunnel;
+        var mqttWebSocket = options.MqttWebSocket;
+        var httpPublish = options.HttpPublish;
+        for (var attempt = 1; ; attempt++)
+        {
+            options.Listen = new IPEndPoint(IPAddress.Loopback, FreePort());
+            options.Admin = new IPEndPoint(IPAddress.Loopback, FreePort());
 
-        // The MQTT gate's endpoints on ports of their own too, so tests never meet another serve on the defaults.
-        options.MqttTunnel = options.MqttTunnel is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
-        options.MqttWebSocket = options.MqttWebSocket is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
-        options.HttpPublish = options.HttpPublish is null ? null : new IPEndPoint(IPAddress.Loopback, FreePort());
-        var app = ServiceHost.Build(options);
-        await app.StartAsync();
-        var grpc = new Uri($"http://{options.Listen}");
-        var channel = GrpcChannel.ForAddress(grpc);
-        return new RunningService(app, channel, new HttpClient { BaseAddress = new Uri($"http://{options.Admin}") }) { GrpcAddress = grpc };
+            // The MQTT gate's endpoints on ports of their own too, so tests never meet another serve on the defaults.
+            options.MqttTunnel = mqttTunnel is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
+            options.MqttWebSocket = mqttWebSocket is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
+            options.HttpPublish = httpPublish is null ? null : new IPEndPoint(IPAddress.Loopback, FreePort());
+            var app = ServiceHost.Build(options);
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException && attempt < Attempts)
+            {
+                await app.DisposeAsync();
+                continue;
+            }
+
+            var grpc = new Uri($"http://{options.Listen}");
+            var channel = GrpcChannel.ForAddress(grpc);
+            return new RunningService(app, channel, new HttpClient { BaseAddress = new Uri($"http://{options.Admin}") }) { GrpcAddress = grpc };
+        }
     }
 
     /// <summary>On Kestrel, gRPC on a Unix domain socket.</summary>
