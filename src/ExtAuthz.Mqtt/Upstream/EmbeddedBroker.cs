@@ -14,6 +14,13 @@ namespace ExtAuthz.Mqtt.Upstream;
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
+    /// <summary>
+    /// Messages the broker holds for one client before it drops the oldest. MQTTnet's default, 1,000, drops part of
+    /// a burst that a subscriber has not taken yet, and the gate hands a device's publishes to the broker in memory,
+    /// faster than a socket would.
+    /// </summary>
+    public const int PendingMessagesPerClient = 10_000;
+
     /// <summary>Tries at binding a random port that was free a moment before (another process may take it in between).</summary>
     private const int BindAttempts = 5;
 
@@ -52,6 +59,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
                 .WithDefaultEndpointBoundIPV6Address(v6 ? bind.Address : IPAddress.None)
                 .WithDefaultEndpointPort(bind.Port)
                 .WithPersistentSessions()
+                .WithMaxPendingMessagesPerClient(PendingMessagesPerClient)
                 .Build();
             var factory = new MqttServerFactory();
             var inProcess = new InProcessConnections();
