@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -108,7 +109,9 @@ public sealed class QuickstartTests : IAsyncLifetime
 
             try
             {
-                if ((await admin.GetAsync("/readyz")).IsSuccessStatusCode)
+                // The MQTT and HTTPS listeners too: they bind with the admin one, so an answer from a port
+                // another process holds does not pass for this serve's.
+                if ((await admin.GetAsync("/readyz")).IsSuccessStatusCode && await ListeningAsync(mqttPort) && await ListeningAsync(httpsPort) && !process.HasExited)
                 {
                     break;
                 }
@@ -120,6 +123,20 @@ public sealed class QuickstartTests : IAsyncLifetime
 
             Assert.True(DateTime.UtcNow < deadline, $"serve was not ready within 60 s:\n{Output}");
             await Task.Delay(200);
+        }
+    }
+
+    private static async Task<bool> ListeningAsync(int port)
+    {
+        using var probe = new TcpClient();
+        try
+        {
+            await probe.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 

@@ -117,10 +117,25 @@ internal sealed class RunningService : IAsyncDisposable
         await app.DisposeAsync();
     }
 
+    /// <summary>
+    /// A loopback port nothing listens on now, chosen at random below Linux's ephemeral range (32768 and up):
+    /// there no client connection of another test takes it by chance, as one can a port the system handed out.
+    /// </summary>
     internal static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 32_768);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: another.
+            }
+        }
     }
 }
