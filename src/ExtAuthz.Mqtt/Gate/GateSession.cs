@@ -536,9 +536,11 @@ internal sealed partial class GateSession : IDisposable
                 return true;
             case MqttPacketType.Disconnect:
                 // The broker says why (a takeover, say); the client hears it as it is, and nothing more from the gate.
+                // Sent as a farewell, not cancelled when the gate closes this connection meanwhile: on a takeover the
+                // broker's DISCONNECT and the gate's own close of the older connection arrive together.
                 brokerDisconnected = true;
                 End(null, "the broker sent DISCONNECT");
-                await toClient.WriteAsync(packet.Raw, cancellationToken).ConfigureAwait(false);
+                await FarewellAsync(packet.Raw).ConfigureAwait(false);
                 return true;
             default:
                 await toClient.WriteAsync(packet.Raw, cancellationToken).ConfigureAwait(false);
@@ -615,7 +617,7 @@ internal sealed partial class GateSession : IDisposable
     }
 
     /// <summary>The gate's last word to the client (a refusing CONNACK, a DISCONNECT), sent even though the connection is closing, but not waited on for long.</summary>
-    private async Task FarewellAsync(byte[] packet)
+    private async Task FarewellAsync(ReadOnlyMemory<byte> packet)
     {
         using var timeout = new CancellationTokenSource(FarewellTimeout);
         try
