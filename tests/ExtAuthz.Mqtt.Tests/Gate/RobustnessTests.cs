@@ -3,6 +3,7 @@ using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Mqtt.Codec;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Upstream;
+using ExtAuthz.Tests.Shared;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Server;
@@ -142,9 +143,7 @@ public sealed class RobustnessTests
     {
         if (port == 0)
         {
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            port = FreePorts.Next();
         }
 
         var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()

@@ -4,6 +4,7 @@ using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Mqtt.Gate;
 using ExtAuthz.Mqtt.Upstream;
+using ExtAuthz.Tests.Shared;
 using MQTTnet;
 using MQTTnet.Server;
 
@@ -63,10 +64,7 @@ public sealed class UpstreamTests
 
         public static async Task<TlsBroker> StartAsync(X509Certificate2 certificate)
         {
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
+            var port = FreePorts.Next();
             var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
                 .WithoutDefaultEndpoint()
                 .WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback).WithEncryptedEndpointBoundIPV6Address(IPAddress.None)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Mqtt.Hosting;
 using ExtAuthz.Serving;
+using ExtAuthz.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
 
@@ -154,7 +155,7 @@ public sealed class HttpPublishTests : IDisposable
     [Fact]
     public async Task A_broker_that_cannot_be_reached_is_503_with_the_reason()
     {
-        var port = RunningService.FreePort();
+        var port = FreePorts.Next();
         var (service, client) = await StartAsync("--broker", $"127.0.0.1:{port}");
         await using var _ = service;
         using var __ = client;

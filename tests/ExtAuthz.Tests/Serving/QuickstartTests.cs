@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using ExtAuthz.Tests.Shared;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -49,7 +50,7 @@ public sealed class QuickstartTests : IAsyncLifetime
         // exits saying so, and starts again on other ports, a few times.
         for (var attempt = 1; ; attempt++)
         {
-            (mqttPort, httpsPort, adminPort) = (RunningService.FreePort(), RunningService.FreePort(), RunningService.FreePort());
+            (mqttPort, httpsPort, adminPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
             serve = StartServe();
             try
             {

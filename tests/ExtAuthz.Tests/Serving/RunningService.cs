@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Envoy.Service.Auth.V3;
 using ExtAuthz.Serving;
+using ExtAuthz.Tests.Shared;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -61,13 +62,13 @@ internal sealed class RunningService : IAsyncDisposable
         var httpPublish = options.HttpPublish;
         for (var attempt = 1; ; attempt++)
         {
-            options.Listen = new IPEndPoint(IPAddress.Loopback, FreePort());
-            options.Admin = new IPEndPoint(IPAddress.Loopback, FreePort());
+            options.Listen = new IPEndPoint(IPAddress.Loopback, FreePorts.Next());
+            options.Admin = new IPEndPoint(IPAddress.Loopback, FreePorts.Next());
 
             // The MQTT gate's endpoints on ports of their own too, so tests never meet another serve on the defaults.
             options.MqttTunnel = mqttTunnel is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
             options.MqttWebSocket = mqttWebSocket is null ? null : new IPEndPoint(IPAddress.Loopback, 0);
-            options.HttpPublish = httpPublish is null ? null : new IPEndPoint(IPAddress.Loopback, FreePort());
+            options.HttpPublish = httpPublish is null ? null : new IPEndPoint(IPAddress.Loopback, FreePorts.Next());
             var app = ServiceHost.Build(options);
             try
             {
@@ -117,25 +118,4 @@ internal sealed class RunningService : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    /// <summary>
-    /// A loopback port nothing listens on now, chosen at random below Linux's ephemeral range (32768 and up):
-    /// there no client connection of another test takes it by chance, as one can a port the system handed out.
-    /// </summary>
-    internal static int FreePort()
-    {
-        while (true)
-        {
-            var port = Random.Shared.Next(20_000, 32_768);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // In use: another.
-            }
-        }
-    }
 }
