@@ -48,10 +48,11 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <exception cref="SocketException">The address cannot be bound.</exception>
     public static async Task<EmbeddedBroker> StartAsync(IPEndPoint? listen = null)
     {
+        var address = listen?.Address ?? IPAddress.Loopback;
+        var randomPort = listen is null or { Port: 0 };
         for (var attempt = 1; ; attempt++)
         {
-            var address = listen?.Address ?? IPAddress.Loopback;
-            var bind = listen is { Port: not 0 } ? listen : new IPEndPoint(address, FreePort(address));
+            var bind = randomPort ? new IPEndPoint(address, FreePort(address)) : listen!;
             var v6 = bind.AddressFamily == AddressFamily.InterNetworkV6;
             var options = new MqttServerOptionsBuilder()
                 .WithDefaultEndpoint()
@@ -70,7 +71,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
                 await server.StartAsync().ConfigureAwait(false);
                 return new EmbeddedBroker(server, inProcess, bind);
             }
-            catch (SocketException) when (listen is not { Port: not 0 } && attempt < BindAttempts)
+            catch (SocketException) when (randomPort && attempt < BindAttempts)
             {
                 server.Dispose();
             }
