@@ -1,3 +1,4 @@
+using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using Envoy.Service.Auth.V3;
 using ExtAuthz.Envoy;
@@ -12,7 +13,7 @@ using Grpc.Core;
 namespace ExtAuthz.Benchmarks;
 
 /// <summary>
-/// <see cref="CheckHandler.Check"/> in process, on CheckRequests built once by EnvoyCheckRequest exactly as
+/// <see cref="CheckHandler.Answer"/> in process, on CheckRequests built once by EnvoyCheckRequest exactly as
 /// Envoy sends them, from a registered device certificate of the load test's fleet (<see cref="BenchFleet"/>:
 /// 16 devices, a 7-statement device policy), with the decision observer <c>extauthz serve --decision-log off</c>
 /// wires (the decision log, off, and the Prometheus metrics). The certificate is known: the setup's first
@@ -33,8 +34,8 @@ public class CheckHandlerBenchmarks
     private CheckRequest[] loadTestMix = [];
     private int mixNext;
     private byte[] allowedPublishBytes = [];
-    private CheckResponse allowedResponse = null!;
-    private readonly byte[] responseBuffer = new byte[16 * 1024];
+    private CheckAnswer allowedAnswer = null!;
+    private readonly PayloadBuffer response = new();
 
     [GlobalSetup]
     public void Setup()
@@ -58,17 +59,17 @@ public class CheckHandlerBenchmarks
         loadTestMix = fleet.AllowedMix(1_024);
         foreach (var request in loadTestMix)
         {
-            Expect(handler.Check(request), allowed: true, nameof(loadTestMix));
+            Expect(handler.Answer(request), allowed: true, nameof(loadTestMix));
         }
 
-        allowedResponse = handler.Check(allowedPublish);
+        allowedAnswer = handler.Answer(allowedPublish);
 
-        Expect(handler.Check(allowedPublish), allowed: true, nameof(allowedPublish));
-        Expect(handler.Check(deniedPublish), allowed: false, nameof(deniedPublish));
-        Expect(handler.Check(mqttConnection), allowed: true, nameof(mqttConnection));
-        Expect(unobserved.Check(allowedPublish), allowed: true, nameof(unobserved));
+        Expect(handler.Answer(allowedPublish), allowed: true, nameof(allowedPublish));
+        Expect(handler.Answer(deniedPublish), allowed: false, nameof(deniedPublish));
+        Expect(handler.Answer(mqttConnection), allowed: true, nameof(mqttConnection));
+        Expect(unobserved.Answer(allowedPublish), allowed: true, nameof(unobserved));
         Console.WriteLine($"// request sizes: allowed publish {allowedPublish.CalculateSize():N0} B, MQTT connection {mqttConnection.CalculateSize():N0} B; "
-            + $"response sizes: allowed {handler.Check(allowedPublish).CalculateSize():N0} B, denied {handler.Check(deniedPublish).CalculateSize():N0} B");
+            + $"response sizes: allowed {handler.Answer(allowedPublish).ToByteArray().Length:N0} B, denied {handler.Answer(deniedPublish).ToByteArray().Length:N0} B");
     }
 
     [GlobalCleanup]
@@ -79,34 +80,32 @@ public class CheckHandlerBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "HTTP publish, allowed")]
-    public CheckResponse AllowedPublish() => handler.Check(allowedPublish);
+    public CheckAnswer AllowedPublish() => handler.Answer(allowedPublish);
 
     [Benchmark(Description = "HTTP publish, allowed: the load test's 1,024 requests in turn (16 devices, 3 topics each)")]
-    public CheckResponse LoadTestMix() => handler.Check(loadTestMix[mixNext++ & 1023]);
+    public CheckAnswer LoadTestMix() => handler.Answer(loadTestMix[mixNext++ & 1023]);
 
     [Benchmark(Description = "HTTP publish, denied (implicit)")]
-    public CheckResponse DeniedPublish() => handler.Check(deniedPublish);
+    public CheckAnswer DeniedPublish() => handler.Answer(deniedPublish);
 
     [Benchmark(Description = "MQTT 8883 connection (network filter)")]
-    public CheckResponse MqttConnection() => handler.Check(mqttConnection);
+    public CheckAnswer MqttConnection() => handler.Answer(mqttConnection);
 
     /// <summary>Informational: the same Check with no observer, so without the DecisionRecord and the metrics.</summary>
     [Benchmark(Description = "HTTP publish, allowed, no observer (no record, no metrics)")]
-    public CheckResponse AllowedPublishUnobserved() => unobserved.Check(allowedPublish);
+    public CheckAnswer AllowedPublishUnobserved() => unobserved.Answer(allowedPublish);
 
     /// <summary>
     /// What the gRPC server does with the message on top of the handler: parse the request's protobuf
-    /// bytes, call <see cref="AuthorizationService.Check"/>, serialize the response (HTTP/2 and gRPC
-    /// framing excluded; those are the same for the no-op server in the load test).
+    /// bytes, call <see cref="AuthorizationService.Check"/>, serialize the answer with the Check method's
+    /// response marshaller (HTTP/2 and gRPC framing excluded; those are the same for the no-op server in
+    /// the load test).
     /// </summary>
     [Benchmark(Description = "gRPC adapter: parse request + AuthorizationService.Check + write response")]
     public int AllowedPublishThroughService()
     {
         var request = CheckRequest.Parser.ParseFrom(allowedPublishBytes);
-        var response = service.Check(request, BenchCallContext.Instance).Result;
-        var size = response.CalculateSize();
-        response.WriteTo(responseBuffer.AsSpan(0, size));
-        return size;
+        return response.Write(service.Check(request, BenchCallContext.Instance).Result);
     }
 
     /// <summary>Informational, part of the row above: parsing the request's bytes (the no-op server in the load test pays this too).</summary>
@@ -115,18 +114,40 @@ public class CheckHandlerBenchmarks
 
     /// <summary>Informational, part of the row above: writing the allowed answer (headers and dynamic metadata), which the no-op server's empty OK does not pay.</summary>
     [Benchmark(Description = "(part of the gRPC adapter) write the allowed response")]
-    public int WriteResponse()
-    {
-        var size = allowedResponse.CalculateSize();
-        allowedResponse.WriteTo(responseBuffer.AsSpan(0, size));
-        return size;
-    }
+    public int WriteResponse() => response.Write(allowedAnswer);
 
-    private static void Expect(CheckResponse response, bool allowed, string what)
+    private static void Expect(CheckAnswer answer, bool allowed, string what)
     {
+        var response = answer.ToResponse();
         if ((response.Status.Code == 0) != allowed)
         {
             throw new InvalidOperationException($"benchmark setup: {what} answered status {response.Status.Code} ({response.Status.Message}), expected {(allowed ? "OK" : "a denial")}");
+        }
+    }
+
+    /// <summary>gRPC's serialization context for one payload at a time, over a reused buffer.</summary>
+    private sealed class PayloadBuffer : SerializationContext
+    {
+        private readonly ArrayBufferWriter<byte> buffer = new(16 * 1024);
+
+        /// <summary>Serializes <paramref name="answer"/> as the gRPC server does; returns its size.</summary>
+        public int Write(CheckAnswer answer)
+        {
+            buffer.ResetWrittenCount();
+            AuthorizationService.CheckMethod.ResponseMarshaller.ContextualSerializer(answer, this);
+            return buffer.WrittenCount;
+        }
+
+        public override void Complete(byte[] payload) => buffer.Write(payload);
+
+        public override IBufferWriter<byte> GetBufferWriter() => buffer;
+
+        public override void SetPayloadLength(int payloadLength)
+        {
+        }
+
+        public override void Complete()
+        {
         }
     }
 

@@ -1,16 +1,53 @@
 using Envoy.Service.Auth.V3;
 using ExtAuthz.Envoy.Checking;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ExtAuthz.Envoy;
 
 /// <summary>
 /// <c>envoy.service.auth.v3.Authorization/Check</c> over gRPC: a thin adapter over <see cref="CheckHandler"/>.
 /// It always answers with gRPC OK, because Envoy treats any gRPC error as a failure of the service
-/// (403 or failure_mode_allow) rather than as a decision.
+/// (403 or failure_mode_allow) rather than as a decision. The method is bound by hand
+/// (<see cref="AddCheckService"/>) rather than through the generated <c>AuthorizationBase</c>, so that the
+/// answer goes to gRPC as a <see cref="CheckAnswer"/>, which writes itself into gRPC's buffer; the bytes
+/// on the wire are a CheckResponse either way.
 /// </summary>
-public sealed class AuthorizationService(CheckHandler handler) : Authorization.AuthorizationBase
+public sealed class AuthorizationService(CheckHandler handler)
 {
-    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) =>
-        Task.FromResult(handler.Check(request));
+    /// <summary>The Check method: Envoy's service and method names, its CheckRequest, our CheckAnswer for its CheckResponse.</summary>
+    public static Method<CheckRequest, CheckAnswer> CheckMethod { get; } = new(
+        MethodType.Unary,
+        Authorization.Descriptor.FullName,
+        "Check",
+        Marshallers.Create(WriteRequest, context => CheckRequest.Parser.ParseFrom(context.PayloadAsReadOnlySequence())),
+        Marshallers.Create<CheckAnswer>((answer, context) => answer.Serialize(context),
+            _ => throw new NotSupportedException("a CheckAnswer is only ever sent; read a CheckResponse instead")));
+
+    /// <summary>Registers the service and its Check method; map it with <c>MapGrpcService&lt;AuthorizationService&gt;()</c>.</summary>
+    public static IServiceCollection AddCheckService(IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<AuthorizationService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<AuthorizationService>, MethodProvider>());
+        return services;
+    }
+
+    public Task<CheckAnswer> Check(CheckRequest request, ServerCallContext context) => Task.FromResult(handler.Answer(request));
+
+    /// <summary>Never used by the server, which only reads requests; a marshaller is made with both directions.</summary>
+    private static void WriteRequest(CheckRequest request, SerializationContext context)
+    {
+        context.SetPayloadLength(request.CalculateSize());
+        Google.Protobuf.MessageExtensions.WriteTo(request, context.GetBufferWriter());
+        context.Complete();
+    }
+
+    private sealed class MethodProvider : IServiceMethodProvider<AuthorizationService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<AuthorizationService> context) =>
+            context.AddUnaryMethod(CheckMethod, [], static (service, request, call) => service.Check(request, call));
+    }
 }

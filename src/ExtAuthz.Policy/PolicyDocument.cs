@@ -57,6 +57,7 @@ public sealed class Statement
     {
         Index = index;
         Sid = sid;
+        Label = sid ?? "#" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Effect = effect;
         this.actions = actions;
         NotAction = notAction;
@@ -76,6 +77,9 @@ public sealed class Statement
     public int Index { get; }
 
     public string? Sid { get; }
+
+    /// <summary>How answers and logs name the statement: its Sid, or its position (<c>#2</c>) when it has none.</summary>
+    public string Label { get; }
 
     public Effect Effect { get; }
 

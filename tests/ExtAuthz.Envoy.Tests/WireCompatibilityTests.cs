@@ -62,6 +62,8 @@ public sealed class WireCompatibilityTests
         var theirs = upstream.Method.Single(m => m.Name == "Check");
         Assert.Equal((CheckRequestName, CheckResponseName, false, false), (theirs.InputType, theirs.OutputType, theirs.ClientStreaming, theirs.ServerStreaming));
         Assert.True(typeof(Authorization.AuthorizationBase).IsAbstract);
+        Assert.Equal("/envoy.service.auth.v3.Authorization/Check", AuthorizationService.CheckMethod.FullName);
+        Assert.Equal(Grpc.Core.MethodType.Unary, AuthorizationService.CheckMethod.Type);
         Assert.NotNull(typeof(Authorization.AuthorizationClient).GetConstructor([typeof(Grpc.Core.CallInvoker)]));
     }
 

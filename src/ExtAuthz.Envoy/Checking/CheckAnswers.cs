@@ -4,30 +4,29 @@ using System.Text.Json;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Auth.V3;
 using Google.Protobuf.WellKnownTypes;
-using ExtAuthz.Policy;
 using RpcStatus = Google.Rpc.Status;
 
 namespace ExtAuthz.Envoy.Checking;
 
 /// <summary>
 /// CheckResponses as Envoy needs them (the reference's §2 and §7): always a gRPC OK carrying the
-/// decision in <c>status</c>; an allow sets identity headers with <c>OVERWRITE_IF_EXISTS_OR_ADD</c>
-/// (old and new Envoys both overwrite then) and removes the rest of ours; a deny carries the HTTP
-/// status and a JSON body that says why; <c>dynamic_metadata</c> carries the decision for Envoy's access log.
+/// decision in <c>status</c>; a deny carries the HTTP status and a JSON body that says why;
+/// <c>dynamic_metadata</c> carries the decision for Envoy's access log. An allowed HTTP request's answer
+/// (identity headers set with <c>OVERWRITE_IF_EXISTS_OR_ADD</c>, which old and new Envoys both honour as
+/// overwrite, and the rest of ours removed) is encoded by <see cref="AllowedHttpAnswer"/>.
 /// </summary>
 internal static class CheckAnswers
 {
     private static readonly JsonWriterOptions BodyOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Denials, and 8883's connection checks (allowed or not); an allowed HTTP request's answer is <see cref="AllowedHttpAnswer"/>'s.</summary>
     public static CheckResponse Build(CheckOutcome outcome, bool dryRun)
     {
         var answerAllow = outcome.IsAllowed || dryRun;
         var response = new CheckResponse
         {
             Status = new RpcStatus { Code = answerAllow ? RpcCodes.Ok : outcome.RpcCode, Message = answerAllow ? string.Empty : outcome.Reason ?? string.Empty },
-            DynamicMetadata = answerAllow && !outcome.Network
-                ? AllowedHttpMetadata(outcome, enforced: !dryRun || outcome.IsAllowed)
-                : Metadata(outcome, enforced: !dryRun || outcome.IsAllowed),
+            DynamicMetadata = Metadata(outcome, enforced: !dryRun || outcome.IsAllowed),
         };
 
         if (outcome.Network)
@@ -36,54 +35,9 @@ internal static class CheckAnswers
             return response;
         }
 
-        if (answerAllow)
-        {
-            response.OkResponse = Ok(outcome);
-        }
-        else
-        {
-            response.DeniedResponse = Denied(outcome);
-        }
-
+        System.Diagnostics.Debug.Assert(!answerAllow, "an allowed HTTP request's answer is AllowedHttpAnswer's");
+        response.DeniedResponse = Denied(outcome);
         return response;
-    }
-
-    private static OkHttpResponse Ok(CheckOutcome outcome)
-    {
-        var ok = new OkHttpResponse();
-        Span<bool> set = stackalloc bool[IdentityHeaders.All.Count];
-        Add(ok, set, 0, IdentityHeaders.DecisionId, outcome.DecisionId);
-        if (outcome.Subject is { } subject)
-        {
-            Add(ok, set, 1, IdentityHeaders.Principal, subject.PrincipalId);
-            Add(ok, set, 2, IdentityHeaders.PrincipalKind, subject.Kind.ToString());
-            Add(ok, set, 3, IdentityHeaders.PrincipalArn, subject.PrincipalArn);
-            if (outcome.Things is { } things)
-            {
-                Add(ok, set, 4, IdentityHeaders.Things, things);
-            }
-        }
-
-        if (outcome.SessionHandle is { } session)
-        {
-            Add(ok, set, 5, IdentityHeaders.Session, session);
-        }
-
-        for (var i = 0; i < set.Length; i++)
-        {
-            if (!set[i])
-            {
-                ok.HeadersToRemove.Add(IdentityHeaders.All[i]);
-            }
-        }
-
-        return ok;
-    }
-
-    private static void Add(OkHttpResponse ok, Span<bool> set, int index, string name, string value)
-    {
-        ok.Headers.Add(Overwrite(name, value));
-        set[index] = true;
     }
 
     private static HeaderValueOption Overwrite(string name, string value) => new()
@@ -130,10 +84,19 @@ internal static class CheckAnswers
         }
     }
 
-    /// <summary>Everything: <see cref="AllowedHttpMetadata"/>'s fields, and who asked, what for, where, and why.</summary>
+    /// <summary>
+    /// Everything: the decision, its ID, the deciding policy and statement, whether it was enforced, and who
+    /// asked, what for, where, and why. (An allowed HTTP request's metadata has only the first five: the
+    /// principal travels in its identity headers, and the decision log has everything under the decision ID.)
+    /// </summary>
     private static Struct Metadata(CheckOutcome outcome, bool enforced)
     {
-        var fields = AllowedHttpMetadata(outcome, enforced);
+        var fields = new Struct();
+        Put(fields, "decision", outcome.Decision);
+        Put(fields, "decision_id", outcome.DecisionId);
+        Put(fields, "policy", outcome.DecidingStatement?.Policy.Name);
+        Put(fields, "statement", outcome.DecidingStatement?.Label);
+        fields.Fields["enforced"] = Value.ForBool(enforced);
         Put(fields, "listener", outcome.Listener.Name());
         Put(fields, "operation", outcome.Operation);
         Put(fields, "principal", outcome.Subject?.PrincipalId ?? outcome.CertificateId);
@@ -145,23 +108,6 @@ internal static class CheckAnswers
         return fields;
     }
 
-    /// <summary>
-    /// An allowed HTTP request's metadata, lean because every allowed request pays for it (and Envoy parses
-    /// it): the decision, its ID, the deciding policy and statement, and whether it was enforced. Who the
-    /// principal is travels in the identity headers, which Envoy's access log reads with
-    /// <c>%REQ(x-extauthz-principal)%</c>; the decision log has everything under the decision ID.
-    /// </summary>
-    private static Struct AllowedHttpMetadata(CheckOutcome outcome, bool enforced)
-    {
-        var fields = new Struct();
-        Put(fields, "decision", outcome.Decision);
-        Put(fields, "decision_id", outcome.DecisionId);
-        Put(fields, "policy", outcome.DecidingStatement?.Policy.Name);
-        Put(fields, "statement", StatementLabel(outcome.DecidingStatement));
-        fields.Fields["enforced"] = Value.ForBool(enforced);
-        return fields;
-    }
-
     private static void Put(Struct fields, string name, string? value)
     {
         if (value is not null)
@@ -169,8 +115,4 @@ internal static class CheckAnswers
             fields.Fields[name] = Value.ForString(value);
         }
     }
-
-    /// <summary>A statement's Sid, or its position (<c>#2</c>) when it has none.</summary>
-    public static string? StatementLabel(Statement? statement) =>
-        statement is null ? null : statement.Sid ?? "#" + statement.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -41,8 +41,11 @@ public sealed partial class CheckHandler
 
     public CheckHandlerOptions Options => options;
 
+    /// <summary>Decides one CheckRequest and answers it as a CheckResponse message; never throws.</summary>
+    public CheckResponse Check(CheckRequest? request) => Answer(request).ToResponse();
+
     /// <summary>Decides one CheckRequest and answers it; never throws.</summary>
-    public CheckResponse Check(CheckRequest? request)
+    public CheckAnswer Answer(CheckRequest? request)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = new CheckOutcome(ids.Next());
@@ -58,9 +61,9 @@ public sealed partial class CheckHandler
             outcome.Failed($"internal error while deciding (decision {outcome.DecisionId}); the request is denied");
         }
 
-        var response = CheckAnswers.Build(outcome, options.DryRun);
+        var answer = new CheckAnswer(outcome, options.DryRun);
         observe?.Invoke(Record(outcome, Stopwatch.GetElapsedTime(started)));
-        return response;
+        return answer;
     }
 
     private void Decide(CheckRequest? request, CheckOutcome outcome)
@@ -377,7 +380,7 @@ public sealed partial class CheckHandler
         }
 
         outcome.DecidingStatement = firstAllow;
-        outcome.Allow($"allowed by policy {firstAllow!.Policy.Name}, statement {CheckAnswers.StatementLabel(firstAllow)}");
+        outcome.Allow($"allowed by policy {firstAllow!.Policy.Name}, statement {firstAllow.Label}");
     }
 
     private void Upgrade(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
@@ -407,7 +410,7 @@ public sealed partial class CheckHandler
         if (decision.Kind == DecisionKind.ExplicitDeny)
         {
             var statement = decision.DecidingStatement!;
-            return $"{action} on {resource} is explicitly denied to {Describe(subject)} by policy {statement.Policy.Name}, statement {CheckAnswers.StatementLabel(statement)}";
+            return $"{action} on {resource} is explicitly denied to {Describe(subject)} by policy {statement.Policy.Name}, statement {statement.Label}";
         }
 
         var reason = $"no policy of {Describe(subject)} allows {action} on {resource}";
@@ -456,11 +459,11 @@ public sealed partial class CheckHandler
         Action = outcome.Action,
         Resource = outcome.Resource,
         Policy = outcome.DecidingStatement?.Policy.Name,
-        Statement = CheckAnswers.StatementLabel(outcome.DecidingStatement),
+        Statement = outcome.DecidingStatement?.Label,
         Reason = outcome.Reason,
         ShadowDecision = outcome.ShadowDecision,
         ShadowPolicy = outcome.ShadowStatement?.Policy.Name,
-        ShadowStatement = CheckAnswers.StatementLabel(outcome.ShadowStatement),
+        ShadowStatement = outcome.ShadowStatement?.Label,
         Generation = outcome.Generation,
         LatencyMicroseconds = elapsed.TotalMicroseconds,
     };

@@ -222,7 +222,7 @@ internal sealed class SessionAuthorizer
         var decision = subject.Decide(action, arn);
         var name = decision.Kind.ToAwsString();
         var reason = decision.IsAllowed
-            ? $"allowed by policy {decision.DecidingStatement!.Policy.Name}, statement {StatementLabel(decision.DecidingStatement)}"
+            ? $"allowed by policy {decision.DecidingStatement!.Policy.Name}, statement {decision.DecidingStatement.Label}"
             : DenyReason(subject, action, arn, decision);
         if (subject.HasShadowPolicies)
         {
@@ -231,7 +231,7 @@ internal sealed class SessionAuthorizer
             {
                 ShadowDecision = shadow.Kind.ToAwsString(),
                 ShadowPolicy = shadow.DecidingStatement?.Policy.Name,
-                ShadowStatement = StatementLabel(shadow.DecidingStatement),
+                ShadowStatement = shadow.DecidingStatement?.Label,
             };
         }
 
@@ -241,7 +241,7 @@ internal sealed class SessionAuthorizer
             Decision = name,
             Enforced = enforced,
             Policy = decision.DecidingStatement?.Policy.Name,
-            Statement = StatementLabel(decision.DecidingStatement),
+            Statement = decision.DecidingStatement?.Label,
             Reason = reason,
             LatencyMicroseconds = Stopwatch.GetElapsedTime(started).TotalMicroseconds,
         };
@@ -253,7 +253,7 @@ internal sealed class SessionAuthorizer
         if (decision.Kind == DecisionKind.ExplicitDeny)
         {
             var statement = decision.DecidingStatement!;
-            return $"{action} on {resource} is explicitly denied to {Describe(subject)} by policy {statement.Policy.Name}, statement {StatementLabel(statement)}";
+            return $"{action} on {resource} is explicitly denied to {Describe(subject)} by policy {statement.Policy.Name}, statement {statement.Label}";
         }
 
         var reason = $"no policy of {Describe(subject)} allows {action} on {resource}";
@@ -266,9 +266,6 @@ internal sealed class SessionAuthorizer
         PrincipalKind.Certificate => $"certificate {subject.PrincipalId}",
         _ => $"{subject.Kind} {subject.PrincipalId}",
     };
-
-    private static string? StatementLabel(Statement? statement) =>
-        statement is null ? null : statement.Sid ?? "#" + statement.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private sealed record Cached(Verdict Verdict, DecisionRecord Record);
 

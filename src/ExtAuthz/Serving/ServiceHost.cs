@@ -151,6 +151,7 @@ internal static partial class ServiceHost
         }
 
         services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
+        AuthorizationService.AddCheckService(services);
         // The gRPC health service reports SERVING once a configuration has loaded, like /readyz.
         services.AddGrpcHealthChecks().AddCheck<ConfigurationHealthCheck>("configuration");
 
