@@ -1,5 +1,6 @@
 using System.Text;
 using Envoy.Config.Core.V3;
+using ExtAuthz.Registry;
 
 namespace ExtAuthz.Envoy.Checking;
 
@@ -37,25 +38,48 @@ internal static class AllowedHttpAnswer
 
     private static readonly byte[][] HeaderNames = [.. IdentityHeaders.All.Select(Encoding.UTF8.GetBytes)];
 
-    /// <summary>The encoded size in bytes.</summary>
-    public static int Size(CheckOutcome outcome) => FieldSize(0) + FieldSize(OkSize(outcome)) + FieldSize(MetadataSize(outcome));
+    /// <summary>Measures the answer: the UTF-8 length of each string it carries, once, and the sizes that follow.</summary>
+    public static Layout Measure(CheckOutcome outcome)
+    {
+        var layout = default(Layout);
+        for (var i = 0; i < HeaderNames.Length; i++)
+        {
+            var length = Header(outcome, i) is { } value ? Encoding.UTF8.GetByteCount(value) : Layout.Absent;
+            layout.Headers[i] = length;
+            layout.OkSize += FieldSize(length == Layout.Absent ? HeaderNames[i].Length : OptionSize(i, length));
+        }
 
-    /// <summary>Writes the answer into <paramref name="destination"/>, which must be exactly <see cref="Size"/> bytes.</summary>
-    public static void Write(CheckOutcome outcome, bool enforced, Span<byte> destination)
+        layout.Decision = Encoding.UTF8.GetByteCount(outcome.Decision);
+        layout.MetadataSize = FieldSize(StringEntrySize("decision"u8, layout.Decision)) + FieldSize(StringEntrySize("decision_id"u8, layout.Headers[0]))
+            + FieldSize(BoolEntrySize("enforced"u8));
+        if (outcome.DecidingStatement is { } statement)
+        {
+            layout.Policy = Encoding.UTF8.GetByteCount(statement.Policy.Name);
+            layout.Statement = Encoding.UTF8.GetByteCount(statement.Label);
+            layout.MetadataSize += FieldSize(StringEntrySize("policy"u8, layout.Policy)) + FieldSize(StringEntrySize("statement"u8, layout.Statement));
+        }
+
+        layout.Size = FieldSize(0) + FieldSize(layout.OkSize) + FieldSize(layout.MetadataSize);
+        return layout;
+    }
+
+    /// <summary>Writes the answer <paramref name="layout"/> measured into <paramref name="destination"/>, which must be exactly its size.</summary>
+    public static void Write(CheckOutcome outcome, bool enforced, in Layout layout, Span<byte> destination)
     {
         var output = new Output(destination);
         output.Delimited(CheckResponseStatus, 0);
-        output.Delimited(CheckResponseOkResponse, OkSize(outcome));
+        output.Delimited(CheckResponseOkResponse, layout.OkSize);
         for (var i = 0; i < HeaderNames.Length; i++)
         {
-            if (Header(outcome, i) is { } value)
+            var length = layout.Headers[i];
+            if (length != Layout.Absent)
             {
-                output.Delimited(OkHeaders, OptionSize(i, value));
-                output.Delimited(OptionHeader, HeaderSize(i, value));
+                output.Delimited(OkHeaders, OptionSize(i, length));
+                output.Delimited(OptionHeader, HeaderSize(i, length));
                 output.Bytes(HeaderKey, HeaderNames[i]);
-                if (value.Length > 0)
+                if (length > 0)
                 {
-                    output.String(HeaderValue, value);
+                    output.String(HeaderValue, Header(outcome, i)!, length);
                 }
 
                 output.Varint(OptionAppendAction, Overwrite);
@@ -64,19 +88,19 @@ internal static class AllowedHttpAnswer
 
         for (var i = 0; i < HeaderNames.Length; i++)
         {
-            if (Header(outcome, i) is null)
+            if (layout.Headers[i] == Layout.Absent)
             {
                 output.Bytes(OkHeadersToRemove, HeaderNames[i]);
             }
         }
 
-        output.Delimited(CheckResponseDynamicMetadata, MetadataSize(outcome));
-        output.StringEntry("decision"u8, outcome.Decision);
-        output.StringEntry("decision_id"u8, outcome.DecisionId);
+        output.Delimited(CheckResponseDynamicMetadata, layout.MetadataSize);
+        output.StringEntry("decision"u8, outcome.Decision, layout.Decision);
+        output.StringEntry("decision_id"u8, outcome.DecisionId, layout.Headers[0]);
         if (outcome.DecidingStatement is { } statement)
         {
-            output.StringEntry("policy"u8, statement.Policy.Name);
-            output.StringEntry("statement"u8, statement.Label);
+            output.StringEntry("policy"u8, statement.Policy.Name, layout.Policy);
+            output.StringEntry("statement"u8, statement.Label, layout.Statement);
         }
 
         output.Delimited(StructFields, BoolEntrySize("enforced"u8));
@@ -91,51 +115,51 @@ internal static class AllowedHttpAnswer
     {
         0 => outcome.DecisionId,
         1 => outcome.Subject?.PrincipalId,
-        2 => outcome.Subject?.Kind.ToString(),
+        2 => outcome.Subject?.Kind.Name(),
         3 => outcome.Subject?.PrincipalArn,
         4 => outcome.Subject is null ? null : outcome.Things,
         _ => outcome.SessionHandle,
     };
 
-    /// <summary>The OkHttpResponse: a HeaderValueOption for each header set, the name of each one not set.</summary>
-    private static int OkSize(CheckOutcome outcome)
-    {
-        var size = 0;
-        for (var i = 0; i < HeaderNames.Length; i++)
-        {
-            size += FieldSize(Header(outcome, i) is { } value ? OptionSize(i, value) : HeaderNames[i].Length);
-        }
-
-        return size;
-    }
-
-    private static int OptionSize(int index, string value) => FieldSize(HeaderSize(index, value)) + 2;
+    private static int OptionSize(int index, int valueLength) => FieldSize(HeaderSize(index, valueLength)) + 2;
 
     /// <summary>A HeaderValue: its key, and its value unless empty (proto3 leaves a plain string at its default out).</summary>
-    private static int HeaderSize(int index, string value) => FieldSize(HeaderNames[index].Length) + (value.Length > 0 ? StringFieldSize(value) : 0);
+    private static int HeaderSize(int index, int valueLength) => FieldSize(HeaderNames[index].Length) + (valueLength > 0 ? FieldSize(valueLength) : 0);
 
-    private static int MetadataSize(CheckOutcome outcome)
-    {
-        var size = FieldSize(StringEntrySize("decision"u8, outcome.Decision)) + FieldSize(StringEntrySize("decision_id"u8, outcome.DecisionId));
-        if (outcome.DecidingStatement is { } statement)
-        {
-            size += FieldSize(StringEntrySize("policy"u8, statement.Policy.Name)) + FieldSize(StringEntrySize("statement"u8, statement.Label));
-        }
-
-        return size + FieldSize(BoolEntrySize("enforced"u8));
-    }
-
-    private static int StringEntrySize(ReadOnlySpan<byte> key, string value) => FieldSize(key.Length) + FieldSize(StringFieldSize(value));
+    /// <summary>A <c>Struct.fields</c> entry: the key, and a Value whose <c>string_value</c> is set (a oneof, so written even when empty).</summary>
+    private static int StringEntrySize(ReadOnlySpan<byte> key, int valueLength) => FieldSize(key.Length) + FieldSize(FieldSize(valueLength));
 
     private static int BoolEntrySize(ReadOnlySpan<byte> key) => FieldSize(key.Length) + FieldSize(2);
-
-    /// <summary>A string field: tag, length, UTF-8.</summary>
-    private static int StringFieldSize(string value) => FieldSize(Encoding.UTF8.GetByteCount(value));
 
     /// <summary>A length-delimited field of <paramref name="length"/> bytes: tag, length, content.</summary>
     private static int FieldSize(int length) => 1 + VarintSize((uint)length) + length;
 
     private static int VarintSize(uint value) => value < 1 << 7 ? 1 : value < 1 << 14 ? 2 : value < 1 << 21 ? 3 : value < 1 << 28 ? 4 : 5;
+
+    /// <summary>The UTF-8 lengths of an answer's strings and the sizes of its parts.</summary>
+    public struct Layout
+    {
+        /// <summary>The length of a header this answer does not set (it is removed instead).</summary>
+        public const int Absent = -1;
+
+        /// <summary>Each of <see cref="IdentityHeaders.All"/>: its value's length, or <see cref="Absent"/>.</summary>
+        public HeaderLengths Headers;
+
+        public int Decision;
+        public int Policy;
+        public int Statement;
+        public int OkSize;
+        public int MetadataSize;
+
+        /// <summary>The whole CheckResponse.</summary>
+        public int Size;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(6)]
+    public struct HeaderLengths
+    {
+        private int first;
+    }
 
     private ref struct Output(Span<byte> destination)
     {
@@ -168,19 +192,19 @@ internal static class AllowedHttpAnswer
             position += value.Length;
         }
 
-        public void String(byte tag, string value)
+        public void String(byte tag, string value, int length)
         {
-            Delimited(tag, Encoding.UTF8.GetByteCount(value));
+            Delimited(tag, length);
             position += Encoding.UTF8.GetBytes(value, destination[position..]);
         }
 
         /// <summary>A <c>Struct.fields</c> map entry whose value is a <c>string_value</c>.</summary>
-        public void StringEntry(ReadOnlySpan<byte> key, string value)
+        public void StringEntry(ReadOnlySpan<byte> key, string value, int length)
         {
-            Delimited(StructFields, StringEntrySize(key, value));
+            Delimited(StructFields, StringEntrySize(key, length));
             Bytes(EntryKey, key);
-            Delimited(EntryValue, StringFieldSize(value));
-            String(ValueString, value);
+            Delimited(EntryValue, FieldSize(length));
+            String(ValueString, value, length);
         }
 
         public readonly void End()

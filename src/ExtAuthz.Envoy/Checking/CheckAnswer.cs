@@ -39,8 +39,9 @@ public sealed class CheckAnswer
             return message.ToByteArray();
         }
 
-        var bytes = new byte[AllowedHttpAnswer.Size(outcome)];
-        AllowedHttpAnswer.Write(outcome, enforced, bytes);
+        var layout = AllowedHttpAnswer.Measure(outcome);
+        var bytes = new byte[layout.Size];
+        AllowedHttpAnswer.Write(outcome, enforced, layout, bytes);
         return bytes;
     }
 
@@ -55,11 +56,11 @@ public sealed class CheckAnswer
         }
         else
         {
-            var size = AllowedHttpAnswer.Size(outcome);
-            context.SetPayloadLength(size);
+            var layout = AllowedHttpAnswer.Measure(outcome);
+            context.SetPayloadLength(layout.Size);
             var output = context.GetBufferWriter();
-            AllowedHttpAnswer.Write(outcome, enforced, output.GetSpan(size)[..size]);
-            output.Advance(size);
+            AllowedHttpAnswer.Write(outcome, enforced, layout, output.GetSpan(layout.Size)[..layout.Size]);
+            output.Advance(layout.Size);
         }
 
         context.Complete();

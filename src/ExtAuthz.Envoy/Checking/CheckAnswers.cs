@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Auth.V3;
+using ExtAuthz.Registry;
 using Google.Protobuf.WellKnownTypes;
 using RpcStatus = Google.Rpc.Status;
 
@@ -100,7 +101,7 @@ internal static class CheckAnswers
         Put(fields, "listener", outcome.Listener.Name());
         Put(fields, "operation", outcome.Operation);
         Put(fields, "principal", outcome.Subject?.PrincipalId ?? outcome.CertificateId);
-        Put(fields, "principal_kind", outcome.Subject?.Kind.ToString());
+        Put(fields, "principal_kind", outcome.Subject?.Kind.Name());
         Put(fields, "things", outcome.Things);
         Put(fields, "action", outcome.Action);
         Put(fields, "resource", outcome.Resource);

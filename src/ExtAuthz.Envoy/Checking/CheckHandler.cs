@@ -401,7 +401,7 @@ public sealed partial class CheckHandler
         // A Cognito identity's roles come from its pool, which the gate must know to resolve it again.
         var pool = subject.Kind is PrincipalKind.CognitoAuthenticated or PrincipalKind.CognitoUnauthenticated
             && subject.Context.TryGetValue("cognito-identity.amazonaws.com:aud", out var audience) ? audience.Single : null;
-        outcome.SessionHandle = options.Sessions.Issue(subject.Kind.ToString(), subject.PrincipalId, facts.SourceIp, facts.DomainName, pool);
+        outcome.SessionHandle = options.Sessions.Issue(subject.Kind.Name(), subject.PrincipalId, facts.SourceIp, facts.DomainName, pool);
         outcome.Allow($"{Describe(subject)} may open an MQTT-over-WebSocket session; iot:Connect and each packet are checked by the MQTT gate");
     }
 
@@ -452,7 +452,7 @@ public sealed partial class CheckHandler
         Operation = outcome.Operation,
         Decision = outcome.Decision,
         Enforced = !options.DryRun || outcome.IsAllowed,
-        PrincipalKind = outcome.Subject?.Kind.ToString(),
+        PrincipalKind = outcome.Subject?.Kind.Name(),
         Principal = outcome.Subject?.PrincipalId ?? outcome.CertificateId,
         CertificateId = outcome.CertificateId,
         Thing = outcome.Things,

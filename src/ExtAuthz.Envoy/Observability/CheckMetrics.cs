@@ -80,6 +80,9 @@ public sealed class CheckMetrics
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
 
+        // No exemplars: a Check carries no trace to link to, and looking for one costs every Check.
+        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
+
         checks = factory.CreateCounter("extauthz_checks_total",
             "Checks answered, by decision, listener and IAM action decided (none when no action was reached, other when unexpected).",
             "decision", "listener", "action");

@@ -12,6 +12,21 @@ public enum PrincipalKind
     ThingGroup,
 }
 
+public static class PrincipalKinds
+{
+    /// <summary>The kind as answers and logs spell it (the member's name), without the allocation of <c>ToString</c>.</summary>
+    public static string Name(this PrincipalKind kind) => kind switch
+    {
+        PrincipalKind.Certificate => nameof(PrincipalKind.Certificate),
+        PrincipalKind.CognitoUnauthenticated => nameof(PrincipalKind.CognitoUnauthenticated),
+        PrincipalKind.CognitoAuthenticated => nameof(PrincipalKind.CognitoAuthenticated),
+        PrincipalKind.IamUser => nameof(PrincipalKind.IamUser),
+        PrincipalKind.IamRole => nameof(PrincipalKind.IamRole),
+        PrincipalKind.ThingGroup => nameof(PrincipalKind.ThingGroup),
+        _ => kind.ToString(),
+    };
+}
+
 /// <summary>
 /// An authenticated principal on one connection, ready to decide: the policies that apply to it, the
 /// Cognito scope-down (IoT policies attached to an authenticated identity, intersected with the role's
