@@ -13,8 +13,11 @@ namespace ExtAuthz.Envoy.Checking;
 /// <code>
 /// CheckResponse { status: {} (OK)
 ///   ok_response: { headers: [identity headers, OVERWRITE_IF_EXISTS_OR_ADD], headers_to_remove: [ours not set] }
-///   dynamic_metadata: { decision, decision_id, policy, statement (when decided by one), enforced } }
+///   dynamic_metadata: { decision, policy and statement (when a statement decided), enforced: false (only under --dry-run) } }
 /// </code>
+/// The decision ID is the <c>x-extauthz-decision-id</c> header's, which the access log reads as
+/// <c>%REQ(x-extauthz-decision-id)%</c>, so the metadata does not repeat it: each entry costs whoever
+/// parses the answer (Envoy, on every allowed request).
 /// </summary>
 internal static class AllowedHttpAnswer
 {
@@ -39,7 +42,7 @@ internal static class AllowedHttpAnswer
     private static readonly byte[][] HeaderNames = [.. IdentityHeaders.All.Select(Encoding.UTF8.GetBytes)];
 
     /// <summary>Measures the answer: the UTF-8 length of each string it carries, once, and the sizes that follow.</summary>
-    public static Layout Measure(CheckOutcome outcome)
+    public static Layout Measure(CheckOutcome outcome, bool enforced)
     {
         var layout = default(Layout);
         for (var i = 0; i < HeaderNames.Length; i++)
@@ -50,8 +53,7 @@ internal static class AllowedHttpAnswer
         }
 
         layout.Decision = Encoding.UTF8.GetByteCount(outcome.Decision);
-        layout.MetadataSize = FieldSize(StringEntrySize("decision"u8, layout.Decision)) + FieldSize(StringEntrySize("decision_id"u8, layout.Headers[0]))
-            + FieldSize(BoolEntrySize("enforced"u8));
+        layout.MetadataSize = FieldSize(StringEntrySize("decision"u8, layout.Decision)) + (enforced ? 0 : FieldSize(BoolEntrySize("enforced"u8)));
         if (outcome.DecidingStatement is { } statement)
         {
             layout.Policy = Encoding.UTF8.GetByteCount(statement.Policy.Name);
@@ -96,17 +98,20 @@ internal static class AllowedHttpAnswer
 
         output.Delimited(CheckResponseDynamicMetadata, layout.MetadataSize);
         output.StringEntry("decision"u8, outcome.Decision, layout.Decision);
-        output.StringEntry("decision_id"u8, outcome.DecisionId, layout.Headers[0]);
         if (outcome.DecidingStatement is { } statement)
         {
             output.StringEntry("policy"u8, statement.Policy.Name, layout.Policy);
             output.StringEntry("statement"u8, statement.Label, layout.Statement);
         }
 
-        output.Delimited(StructFields, BoolEntrySize("enforced"u8));
-        output.Bytes(EntryKey, "enforced"u8);
-        output.Delimited(EntryValue, 2);
-        output.Varint(ValueBool, enforced ? (byte)1 : (byte)0);
+        if (!enforced)
+        {
+            output.Delimited(StructFields, BoolEntrySize("enforced"u8));
+            output.Bytes(EntryKey, "enforced"u8);
+            output.Delimited(EntryValue, 2);
+            output.Varint(ValueBool, 0);
+        }
+
         output.End();
     }
 

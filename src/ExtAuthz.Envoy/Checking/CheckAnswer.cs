@@ -39,7 +39,7 @@ public sealed class CheckAnswer
             return message.ToByteArray();
         }
 
-        var layout = AllowedHttpAnswer.Measure(outcome);
+        var layout = AllowedHttpAnswer.Measure(outcome, enforced);
         var bytes = new byte[layout.Size];
         AllowedHttpAnswer.Write(outcome, enforced, layout, bytes);
         return bytes;
@@ -56,7 +56,7 @@ public sealed class CheckAnswer
         }
         else
         {
-            var layout = AllowedHttpAnswer.Measure(outcome);
+            var layout = AllowedHttpAnswer.Measure(outcome, enforced);
             context.SetPayloadLength(layout.Size);
             var output = context.GetBufferWriter();
             AllowedHttpAnswer.Write(outcome, enforced, layout, output.GetSpan(layout.Size)[..layout.Size]);

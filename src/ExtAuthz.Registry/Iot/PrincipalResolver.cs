@@ -65,7 +65,7 @@ public static class PrincipalResolver
             return Authentication.Fail($"registered certificate {certificateId} cannot be parsed: {ex.Message}");
         }
 
-        if (OutsideValidity(certificate, time) is { } invalid)
+        if (OutsideValidity(record.Data.NotBeforeUtc, record.Data.NotAfterUtc, time) is { } invalid)
         {
             return Authentication.Fail(invalid);
         }
@@ -149,11 +149,12 @@ public static class PrincipalResolver
     }
 
     /// <summary>Why the certificate is outside its validity period now, or null.</summary>
-    private static string? OutsideValidity(X509Certificate2 certificate, TimeProvider? time)
+    private static string? OutsideValidity(X509Certificate2 certificate, TimeProvider? time) =>
+        OutsideValidity(certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime(), time);
+
+    private static string? OutsideValidity(DateTime notBefore, DateTime notAfter, TimeProvider? time)
     {
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        var notBefore = certificate.NotBefore.ToUniversalTime();
-        var notAfter = certificate.NotAfter.ToUniversalTime();
         return now < notBefore ? $"certificate is not valid before {notBefore:O}"
             : now > notAfter ? $"certificate expired at {notAfter:O}"
             : null;

@@ -55,20 +55,20 @@ public sealed record IotPolicy(string Name, string Arn, IReadOnlyList<IotPolicyV
 /// </summary>
 public sealed class CertificateData
 {
-    private readonly Lazy<X509Certificate2> parsed;
+    private readonly Lazy<Parsed> parsed;
 
     public CertificateData(string id, byte[] der)
     {
         Id = id;
         Der = der;
-        parsed = new Lazy<X509Certificate2>(() => X509CertificateLoader.LoadCertificate(der), LazyThreadSafetyMode.ExecutionAndPublication);
+        parsed = new Lazy<Parsed>(() => new Parsed(X509CertificateLoader.LoadCertificate(der)), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public CertificateData(string id, X509Certificate2 certificate)
     {
         Id = id;
         Der = certificate.RawData;
-        parsed = new Lazy<X509Certificate2>(certificate);
+        parsed = new Lazy<Parsed>(new Parsed(certificate));
     }
 
     /// <summary>The AWS IoT certificate ID: the lowercase hex SHA-256 of the DER.</summary>
@@ -77,7 +77,22 @@ public sealed class CertificateData
     public ReadOnlyMemory<byte> Der { get; }
 
     /// <summary>The parsed certificate (parsed on first use; a structurally valid DER that the platform still refuses throws CryptographicException).</summary>
-    public X509Certificate2 Certificate => parsed.Value;
+    public X509Certificate2 Certificate => parsed.Value.Certificate;
+
+    /// <summary>The start of the validity period in UTC, read once (X509Certificate2 converts it to local time on every read).</summary>
+    public DateTime NotBeforeUtc => parsed.Value.NotBeforeUtc;
+
+    /// <summary>The end of the validity period in UTC, read once.</summary>
+    public DateTime NotAfterUtc => parsed.Value.NotAfterUtc;
+
+    private sealed class Parsed(X509Certificate2 certificate)
+    {
+        public X509Certificate2 Certificate { get; } = certificate;
+
+        public DateTime NotBeforeUtc { get; } = certificate.NotBefore.ToUniversalTime();
+
+        public DateTime NotAfterUtc { get; } = certificate.NotAfter.ToUniversalTime();
+    }
 }
 
 /// <summary>A device certificate as AWS IoT registers it; the ID is the lowercase hex SHA-256 of the DER.</summary>

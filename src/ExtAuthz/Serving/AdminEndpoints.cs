@@ -20,7 +20,18 @@ internal static class AdminEndpoints
 
     private static readonly string[] Paths = ["/healthz", "/readyz", "/status", "/metrics", "/test-authorization"];
 
-    public static bool IsAdminPath(PathString path) => Array.Exists(Paths, p => path.Equals(p, StringComparison.Ordinal));
+    public static bool IsAdminPath(PathString path)
+    {
+        foreach (var admin in Paths)
+        {
+            if (path.Equals(admin, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static void Map(WebApplication app)
     {

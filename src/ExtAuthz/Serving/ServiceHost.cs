@@ -158,25 +158,25 @@ internal static partial class ServiceHost
         configureHost?.Invoke(builder);
         var app = builder.Build();
         app.Services.GetService<MqttGateHost>()?.UseIntakes(app);
-        app.Use(async (context, next) =>
+        // Runs for every Check, so it stays synchronous until a request leaves for the data plane.
+        app.Use((context, next) =>
         {
             // TestServer connections carry no tag: everything is reachable there.
             var listener = context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ListenerItem, out var tag) == true ? tag as string : null;
             if (listener is HttpPublishListener or HttpsListener)
             {
                 var dataPlane = context.RequestServices.GetRequiredService<DataPlaneEndpoints>();
-                await (listener == HttpsListener ? dataPlane.DirectAsync(context) : dataPlane.UpstreamAsync(context)).ConfigureAwait(false);
-                return;
+                return listener == HttpsListener ? dataPlane.DirectAsync(context) : dataPlane.UpstreamAsync(context);
             }
 
             var admin = AdminEndpoints.IsAdminPath(context.Request.Path);
             if ((listener == GrpcListener && admin) || (listener == AdminListener && !admin))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
+                return Task.CompletedTask;
             }
 
-            await next(context).ConfigureAwait(false);
+            return next(context);
         });
         app.MapGrpcService<AuthorizationService>();
         app.MapGrpcHealthChecksService();

@@ -102,7 +102,7 @@ public sealed class AllowedHttpAnswerTests : IDisposable
             outcome.Allow("allowed");
             var answer = new CheckAnswer(outcome, dryRun);
 
-            var expected = Expected(decisionId, "ALLOWED", null, null, enforced: true, [(IdentityHeaders.DecisionId, decisionId), (IdentityHeaders.Session, session)]);
+            var expected = Expected("ALLOWED", null, null, enforced: true, [(IdentityHeaders.DecisionId, decisionId), (IdentityHeaders.Session, session)]);
             Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
         }, iter: 300);
     }
@@ -120,10 +120,10 @@ public sealed class AllowedHttpAnswerTests : IDisposable
         CheckResponse.Parser.WithDiscardUnknownFields(true).ParseFrom(answer.ToByteArray()).ToByteArray();
 
     private static CheckResponse Expected(DecisionRecord record, bool enforced, (string Name, string Value)[] headers) =>
-        Expected(record.DecisionId, record.Decision, record.Policy, record.Statement, enforced, headers);
+        Expected(record.Decision, record.Policy, record.Statement, enforced, headers);
 
     /// <summary>The allowed answer as docs/envoy.md describes it, built with the generated messages.</summary>
-    private static CheckResponse Expected(string decisionId, string decision, string? policy, string? statement, bool enforced, (string Name, string Value)[] headers)
+    private static CheckResponse Expected(string decision, string? policy, string? statement, bool enforced, (string Name, string Value)[] headers)
     {
         var ok = new OkHttpResponse();
         ok.Headers.AddRange(headers.Select(h => new HeaderValueOption
@@ -135,14 +135,16 @@ public sealed class AllowedHttpAnswerTests : IDisposable
 
         var metadata = new Struct();
         metadata.Fields["decision"] = Value.ForString(decision);
-        metadata.Fields["decision_id"] = Value.ForString(decisionId);
         if (policy is not null)
         {
             metadata.Fields["policy"] = Value.ForString(policy);
             metadata.Fields["statement"] = Value.ForString(statement);
         }
 
-        metadata.Fields["enforced"] = Value.ForBool(enforced);
+        if (!enforced)
+        {
+            metadata.Fields["enforced"] = Value.ForBool(false);
+        }
         return new CheckResponse { Status = new RpcStatus(), OkResponse = ok, DynamicMetadata = metadata };
     }
 }

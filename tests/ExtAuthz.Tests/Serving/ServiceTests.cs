@@ -66,8 +66,8 @@ public sealed class ServiceTests : IDisposable
         // Allowed HTTP answers carry a lean metadata; the decision log, by decision ID, names their listeners.
         var listeners = (await File.ReadAllLinesAsync(decisionLog)).Select(l => JsonDocument.Parse(l).RootElement)
             .ToDictionary(l => l.GetProperty("decisionId").GetString()!, l => l.GetProperty("listener").GetString());
-        Assert.Equal("mtls", listeners[mtls.DynamicMetadata.Fields["decision_id"].StringValue]);
-        Assert.Equal("https", listeners[https.DynamicMetadata.Fields["decision_id"].StringValue]);
+        Assert.Equal("mtls", listeners[mtls.OkResponse.Headers.Single(h => h.Header.Key == IdentityHeaders.DecisionId).Header.Value]);
+        Assert.Equal("https", listeners[https.OkResponse.Headers.Single(h => h.Header.Key == IdentityHeaders.DecisionId).Header.Value]);
     }
 
     [Fact]
