@@ -380,7 +380,7 @@ public sealed partial class CheckHandler
         }
 
         outcome.DecidingStatement = firstAllow;
-        outcome.Allow($"allowed by policy {firstAllow!.Policy.Name}, statement {firstAllow.Label}");
+        outcome.Allow(DecisionReasons.AllowedBy(firstAllow!));
     }
 
     private void Upgrade(AttributeContext.Types.HttpRequest http, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)

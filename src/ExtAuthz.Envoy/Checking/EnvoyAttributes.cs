@@ -74,7 +74,14 @@ internal static class EnvoyAttributes
     public static string? SourceIp(AttributeContext attributes)
     {
         var address = attributes.Source?.Address?.SocketAddress?.Address;
-        return !string.IsNullOrEmpty(address) && IPAddress.TryParse(address, out var ip) ? ip.ToString() : null;
+        if (string.IsNullOrEmpty(address) || !IPAddress.TryParse(address, out var ip))
+        {
+            return null;
+        }
+
+        // Envoy sends the canonical form, which is then kept as it is rather than formatted anew.
+        Span<char> canonical = stackalloc char[64];
+        return ip.TryFormat(canonical, out var written) && canonical[..written].SequenceEqual(address) ? address : ip.ToString();
     }
 
     /// <summary>The port of the listener the request arrived on, when Envoy gave a socket address.</summary>

@@ -222,7 +222,7 @@ internal sealed class SessionAuthorizer
         var decision = subject.Decide(action, arn);
         var name = decision.Kind.ToAwsString();
         var reason = decision.IsAllowed
-            ? $"allowed by policy {decision.DecidingStatement!.Policy.Name}, statement {decision.DecidingStatement.Label}"
+            ? DecisionReasons.AllowedBy(decision.DecidingStatement!)
             : DenyReason(subject, action, arn, decision);
         if (subject.HasShadowPolicies)
         {

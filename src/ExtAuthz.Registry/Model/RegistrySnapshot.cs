@@ -10,6 +10,9 @@ namespace ExtAuthz.Registry;
 /// </summary>
 public sealed class RegistrySnapshot
 {
+    /// <summary><c>arn:aws:iot:REGION:ACCOUNT:</c>, built once: every Check names its resource with it.</summary>
+    private readonly string iotArnPrefix;
+
     internal RegistrySnapshot(
         long generation,
         DateTimeOffset loadedAt,
@@ -34,6 +37,7 @@ public sealed class RegistrySnapshot
         Fingerprint = fingerprint;
         AccountId = accountId;
         Region = region;
+        iotArnPrefix = $"arn:aws:iot:{region}:{accountId}:";
         Policies = policies.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
         HasShadowPolicies = Policies.Values.Any(p => p.Shadow);
         Certificates = certificates.ToFrozenDictionary(c => c.Id, StringComparer.Ordinal);
@@ -126,7 +130,7 @@ public sealed class RegistrySnapshot
     public IReadOnlyList<string> Files { get; }
 
     /// <summary><c>arn:aws:iot:{region}:{account}:{resource}</c>.</summary>
-    public string IotArn(string resource) => $"arn:aws:iot:{Region}:{AccountId}:{resource}";
+    public string IotArn(string resource) => string.Concat(iotArnPrefix, resource);
 
     /// <summary>The groups of a thing group chain, the group itself first, then its parents.</summary>
     public IEnumerable<ThingGroupRecord> GroupAndAncestors(string groupName)
