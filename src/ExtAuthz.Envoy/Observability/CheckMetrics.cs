@@ -42,11 +42,12 @@ public sealed class CheckMetrics
 
     private readonly Counter checks;
     private readonly Histogram latency;
-    private readonly ConcurrentDictionary<(string Decision, string Listener, string Action), Counter.Child> checkChildren = new();
+    private readonly ConcurrentDictionary<(string Decision, string Listener, string Action), RecordSeries> series = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> latencyChildren = new(StringComparer.Ordinal);
     private readonly LabelValues decisions = new(MaxDecisions, LabelValues.IsDecision);
     private readonly LabelValues listeners = new(MaxListeners, LabelValues.IsListener);
     private readonly LabelValues actions = new(MaxActions, LabelValues.IsIotAction);
+    private RecordSeries last = RecordSeries.None;
 
     private readonly Counter logWritten;
     private readonly Counter logDropped;
@@ -118,15 +119,31 @@ public sealed class CheckMetrics
     public void Record(DecisionRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var listener = listeners.Label(record.Listener);
-        var key = (decisions.Label(record.Decision), listener, record.Action is null ? NoAction : actions.Label(record.Action));
-        checkChildren.GetOrAdd(key, static (k, family) => family.WithLabels(k.Decision, k.Listener, k.Action), checks).Inc();
+
+        // Checks come in long runs of one combination, named by the same string instances: the last
+        // combination's series are reused without the label and series lookups.
+        var series = last;
+        if (!series.Matches(record))
+        {
+            series = Series(record);
+            last = series;
+        }
+
+        series.Checks.Inc();
 
         // A negative or non-finite latency is a bug elsewhere; it would only distort the histogram's sum.
         if (record.LatencyMicroseconds >= 0 && double.IsFinite(record.LatencyMicroseconds))
         {
-            latencyChildren.GetOrAdd(listener, static (l, family) => family.WithLabels(l), latency).Observe(record.LatencyMicroseconds / 1_000_000);
+            series.Latency.Observe(record.LatencyMicroseconds / 1_000_000);
         }
+    }
+
+    private RecordSeries Series(DecisionRecord record)
+    {
+        var key = (decisions.Label(record.Decision), listeners.Label(record.Listener), record.Action is null ? NoAction : actions.Label(record.Action));
+        return series.GetOrAdd(key, static (k, metrics) => new RecordSeries(k.Decision, k.Listener, k.Action,
+            metrics.checks.WithLabels(k.Decision, k.Listener, k.Action),
+            metrics.latencyChildren.GetOrAdd(k.Listener, static (l, family) => family.WithLabels(l), metrics.latency)), this);
     }
 
     private void ReadSources()
@@ -205,5 +222,23 @@ public sealed class CheckMetrics
                 counter.Inc(increase);
             }
         }
+    }
+
+    /// <summary>
+    /// The series one combination of labels counts into; immutable, so it is shared without locks. A record
+    /// matches it when it names the very label strings (the admitted instances, which Checks pass again and
+    /// again): a reference comparison, where equal text in another instance just takes the lookups.
+    /// </summary>
+    private sealed class RecordSeries(string decision, string listener, string action, Counter.Child checks, Histogram.Child latency)
+    {
+        public static readonly RecordSeries None = new(string.Empty, string.Empty, string.Empty, null!, null!);
+
+        public Counter.Child Checks => checks;
+
+        public Histogram.Child Latency => latency;
+
+        public bool Matches(DecisionRecord record) =>
+            checks is not null && ReferenceEquals(record.Decision, decision) && ReferenceEquals(record.Listener, listener)
+            && (record.Action is null ? ReferenceEquals(action, NoAction) : ReferenceEquals(record.Action, action) && !ReferenceEquals(action, NoAction));
     }
 }

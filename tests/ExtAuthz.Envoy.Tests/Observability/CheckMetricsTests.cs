@@ -63,6 +63,27 @@ public sealed class CheckMetricsTests
     }
 
     [Fact]
+    public async Task The_same_labels_in_other_string_instances_and_in_turn_count_into_the_same_series()
+    {
+        var metrics = new CheckMetrics();
+        metrics.Record(Check());
+        metrics.Record(Check(new string("ALLOWED".AsSpan()), new string("mqtt".AsSpan()), new string("iot:Connect".AsSpan())));
+        metrics.Record(Check("EXPLICIT_DENY", "https", "iot:Publish"));
+        metrics.Record(Check());
+        metrics.Record(Check(action: null));
+        metrics.Record(Check(action: "none"));
+        metrics.Record(Check(action: null));
+
+        var text = await Scrape(metrics);
+
+        Assert.Equal(3, Sample(text, """extauthz_checks_total{decision="ALLOWED",listener="mqtt",action="iot:Connect"}"""));
+        Assert.Equal(1, Sample(text, """extauthz_checks_total{decision="EXPLICIT_DENY",listener="https",action="iot:Publish"}"""));
+        Assert.Equal(2, Sample(text, """extauthz_checks_total{decision="ALLOWED",listener="mqtt",action="none"}"""));
+        Assert.Equal(1, Sample(text, """extauthz_checks_total{decision="ALLOWED",listener="mqtt",action="other"}"""));
+        Assert.Equal(7, Sample(text, """extauthz_check_duration_seconds_count{listener="mqtt"}""") + Sample(text, """extauthz_check_duration_seconds_count{listener="https"}"""));
+    }
+
+    [Fact]
     public async Task Latency_is_a_histogram_in_seconds_by_listener()
     {
         var metrics = new CheckMetrics();
@@ -88,18 +109,21 @@ public sealed class CheckMetricsTests
     {
         var metrics = new CheckMetrics();
         var records = new[] { Check(), Check("EXPLICIT_DENY", "https", "iot:Publish"), Check(action: null), Check(action: "s3:GetObject") };
-        foreach (var record in records)
+
+        // The first round sees each combination first (and the runtime's one-time work); the second is the steady state.
+        long allocated = 0;
+        for (var round = 0; round < 2; round++)
         {
-            metrics.Record(record);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++)
+            {
+                metrics.Record(records[i % records.Length]);
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++)
-        {
-            metrics.Record(records[i % records.Length]);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, allocated);
     }
 
     [Theory]
