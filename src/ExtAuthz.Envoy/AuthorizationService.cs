@@ -17,12 +17,15 @@ namespace ExtAuthz.Envoy;
 /// </summary>
 public sealed class AuthorizationService(CheckHandler handler)
 {
-    /// <summary>The Check method: Envoy's service and method names, its CheckRequest, our CheckAnswer for its CheckResponse.</summary>
-    public static Method<CheckRequest, CheckAnswer> CheckMethod { get; } = new(
+    /// <summary>
+    /// The Check method: Envoy's service and method names; its CheckRequest read as a <see cref="ReceivedCheck"/>
+    /// (the headers map held back until a Check needs it), our CheckAnswer written for its CheckResponse.
+    /// </summary>
+    public static Method<ReceivedCheck, CheckAnswer> CheckMethod { get; } = new(
         MethodType.Unary,
         Authorization.Descriptor.FullName,
         "Check",
-        Marshallers.Create(WriteRequest, context => CheckRequest.Parser.ParseFrom(context.PayloadAsReadOnlySequence())),
+        Marshallers.Create(WriteRequest, context => ReceivedCheck.Parse(context.PayloadAsReadOnlySequence())),
         Marshallers.Create<CheckAnswer>((answer, context) => answer.Serialize(context),
             _ => throw new NotSupportedException("a CheckAnswer is only ever sent; read a CheckResponse instead")));
 
@@ -35,13 +38,14 @@ public sealed class AuthorizationService(CheckHandler handler)
         return services;
     }
 
-    public Task<CheckAnswer> Check(CheckRequest request, ServerCallContext context) => Task.FromResult(handler.Answer(request));
+    public Task<CheckAnswer> Check(ReceivedCheck request, ServerCallContext context) => Task.FromResult(handler.Answer(request));
 
     /// <summary>Never used by the server, which only reads requests; a marshaller is made with both directions.</summary>
-    private static void WriteRequest(CheckRequest request, SerializationContext context)
+    private static void WriteRequest(ReceivedCheck received, SerializationContext context)
     {
-        context.SetPayloadLength(request.CalculateSize());
-        Google.Protobuf.MessageExtensions.WriteTo(request, context.GetBufferWriter());
+        received.MaterializeHeaders();
+        context.SetPayloadLength(received.Request.CalculateSize());
+        Google.Protobuf.MessageExtensions.WriteTo(received.Request, context.GetBufferWriter());
         context.Complete();
     }
 

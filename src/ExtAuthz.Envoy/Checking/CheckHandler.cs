@@ -45,13 +45,22 @@ public sealed partial class CheckHandler
     public CheckResponse Check(CheckRequest? request) => Answer(request).ToResponse();
 
     /// <summary>Decides one CheckRequest and answers it; never throws.</summary>
-    public CheckAnswer Answer(CheckRequest? request)
+    public CheckAnswer Answer(CheckRequest? request) => Answer(request, null);
+
+    /// <summary>Decides one CheckRequest as gRPC received it, parsing its held-back headers only if the Check reads them; never throws.</summary>
+    public CheckAnswer Answer(ReceivedCheck received)
+    {
+        ArgumentNullException.ThrowIfNull(received);
+        return Answer(received.Request, received);
+    }
+
+    private CheckAnswer Answer(CheckRequest? request, ReceivedCheck? received)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = new CheckOutcome(ids.Next());
         try
         {
-            Decide(request, outcome);
+            Decide(request, received, outcome);
         }
 #pragma warning disable CA1031 // A Check must answer whatever goes wrong; the bug is logged and the request denied.
         catch (Exception ex)
@@ -66,7 +75,7 @@ public sealed partial class CheckHandler
         return answer;
     }
 
-    private void Decide(CheckRequest? request, CheckOutcome outcome)
+    private void Decide(CheckRequest? request, ReceivedCheck? received, CheckOutcome outcome)
     {
         var attributes = request?.Attributes;
         var http = attributes?.Request?.Http;
@@ -75,6 +84,11 @@ public sealed partial class CheckHandler
         {
             outcome.Invalid("the CheckRequest has no attributes (Envoy always sends them)");
             return;
+        }
+
+        if (received is { HoldsHeaders: true } && !DecidedWithoutHeaders(attributes, http))
+        {
+            received.MaterializeHeaders();
         }
 
         if (!TryListener(attributes, http, outcome))
@@ -137,8 +151,21 @@ public sealed partial class CheckHandler
             return;
         }
 
-        DecideHttp(http!, line, facts, subject, outcome);
+        DecideHttp(http!, line, facts, subject, received, outcome);
     }
+
+    /// <summary>
+    /// Whether the Check reads no request header before its route is known: an HTTP data-plane request
+    /// with a client certificate (so no XFCC or credential headers), Envoy's method and path fields (so no
+    /// pseudo-headers), and the SNI or host (so no <c>:authority</c>). Only the WebSocket upgrade then
+    /// reads one, and parses the held headers first.
+    /// </summary>
+    private static bool DecidedWithoutHeaders(AttributeContext attributes, AttributeContext.Types.HttpRequest? http) =>
+        http is not null
+        && !string.IsNullOrEmpty(attributes.Source?.Certificate)
+        && !string.IsNullOrEmpty(http.Method) && !string.IsNullOrEmpty(http.Path)
+        && (!string.IsNullOrEmpty(attributes.TlsSession?.Sni) || !string.IsNullOrEmpty(http.Host))
+        && (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) || plane == ContextExtensionKeys.DataPlane);
 
     private bool TryListener(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, CheckOutcome outcome)
     {
@@ -244,7 +271,8 @@ public sealed partial class CheckHandler
         return null;
     }
 
-    private void DecideHttp(AttributeContext.Types.HttpRequest http, RequestLine line, ConnectionFacts facts, AuthorizationSubject subject, CheckOutcome outcome)
+    private void DecideHttp(AttributeContext.Types.HttpRequest http, RequestLine line, ConnectionFacts facts, AuthorizationSubject subject, ReceivedCheck? received,
+        CheckOutcome outcome)
     {
         if (!TryRoute(line, outcome, HttpDataPlane.Match, out var route))
         {
@@ -253,6 +281,7 @@ public sealed partial class CheckHandler
 
         if (route.Operation == WebSocketUpgrade)
         {
+            received?.MaterializeHeaders();
             Upgrade(http, facts, subject, outcome);
             return;
         }
