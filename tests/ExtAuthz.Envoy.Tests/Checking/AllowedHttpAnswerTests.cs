@@ -36,13 +36,7 @@ public sealed class AllowedHttpAnswerTests : IDisposable
 
         var record = records.Single();
         var expected = Expected(record, enforced: true,
-            [
-                (IdentityHeaders.DecisionId, record.DecisionId),
-                (IdentityHeaders.Principal, Id(fleet.Sensor1)),
-                (IdentityHeaders.PrincipalKind, "Certificate"),
-                (IdentityHeaders.PrincipalArn, $"{Arn}cert/{Id(fleet.Sensor1)}"),
-                (IdentityHeaders.Things, "sensor-1"),
-            ]);
+Sensor1Headers(record.DecisionId));
         Assert.Equal(("DevicePolicy", "PublishOwnTopics"), (record.Policy, record.Statement));
         Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
         Assert.Equal(expected, answer.ToResponse());
@@ -67,13 +61,7 @@ public sealed class AllowedHttpAnswerTests : IDisposable
         var record = records.Single();
         Assert.Equal("IMPLICIT_DENY", record.Decision);
         var expected = Expected(record, enforced: false,
-            [
-                (IdentityHeaders.DecisionId, record.DecisionId),
-                (IdentityHeaders.Principal, Id(fleet.Sensor1)),
-                (IdentityHeaders.PrincipalKind, "Certificate"),
-                (IdentityHeaders.PrincipalArn, $"{Arn}cert/{Id(fleet.Sensor1)}"),
-                (IdentityHeaders.Things, "sensor-1"),
-            ]);
+Sensor1Headers(record.DecisionId));
         Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
     }
 
@@ -106,6 +94,16 @@ public sealed class AllowedHttpAnswerTests : IDisposable
             Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
         }, iter: 300);
     }
+
+    /// <summary>What an allowed answer to sensor-1's certificate sets: the decision ID and who it is.</summary>
+    private (string Name, string Value)[] Sensor1Headers(string decisionId) =>
+    [
+        (IdentityHeaders.DecisionId, decisionId),
+        (IdentityHeaders.Principal, Id(fleet.Sensor1)),
+        (IdentityHeaders.PrincipalKind, "Certificate"),
+        (IdentityHeaders.PrincipalArn, $"{Arn}cert/{Id(fleet.Sensor1)}"),
+        (IdentityHeaders.Things, "sensor-1"),
+    ];
 
     private CheckAnswer Answer(EnvoyCheckRequest request, bool dryRun = false)
     {

@@ -7,6 +7,7 @@ using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Identity.Cognito;
 using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
+using ExtAuthz.Tests.Shared;
 using Google.Protobuf;
 
 namespace ExtAuthz.Envoy.Tests.Checking;
@@ -150,40 +151,9 @@ public sealed class ReceivedCheckTests : IDisposable
     }
 
     /// <summary>The bytes as gRPC may hand them over: in one segment or several.</summary>
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, int segments)
-    {
-        if (segments == 1 || bytes.Length < segments)
-        {
-            return new ReadOnlySequence<byte>(bytes);
-        }
-
-        var size = bytes.Length / segments;
-        var first = new Segment(bytes.AsMemory(0, size), 0);
-        var last = first;
-        for (var start = size; start < bytes.Length; start += size)
-        {
-            last = last.Append(bytes.AsMemory(start, Math.Min(size, bytes.Length - start)));
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
+    private static ReadOnlySequence<byte> Segmented(byte[] bytes, int segments) =>
+        Sequences.Segmented(bytes, [.. Enumerable.Range(1, segments - 1).Select(i => i * bytes.Length / segments)]);
 
     private static CheckResponse WithoutDecisionId(CheckResponse response, string decisionId) =>
         CheckResponse.Parser.ParseJson(JsonFormatter.Default.Format(response).Replace(decisionId, "ID", StringComparison.Ordinal));
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }

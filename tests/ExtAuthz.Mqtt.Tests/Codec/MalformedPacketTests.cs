@@ -1,4 +1,5 @@
 using ExtAuthz.Mqtt.Codec;
+using static ExtAuthz.Tests.Shared.Sequences;
 using static ExtAuthz.Mqtt.Tests.Codec.Wire;
 
 namespace ExtAuthz.Mqtt.Tests.Codec;

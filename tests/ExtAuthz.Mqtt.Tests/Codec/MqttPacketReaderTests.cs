@@ -1,5 +1,6 @@
 using System.Buffers;
 using ExtAuthz.Mqtt.Codec;
+using static ExtAuthz.Tests.Shared.Sequences;
 using static ExtAuthz.Mqtt.Tests.Codec.Wire;
 
 namespace ExtAuthz.Mqtt.Tests.Codec;

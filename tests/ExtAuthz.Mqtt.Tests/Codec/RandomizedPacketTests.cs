@@ -1,6 +1,7 @@
 using System.Buffers;
 using CsCheck;
 using ExtAuthz.Mqtt.Codec;
+using static ExtAuthz.Tests.Shared.Sequences;
 using static ExtAuthz.Mqtt.Tests.Codec.Wire;
 
 namespace ExtAuthz.Mqtt.Tests.Codec;

@@ -84,22 +84,6 @@ internal static class Wire
         return result.Error!;
     }
 
-    /// <summary>A sequence of the bytes cut at the given offsets, each piece its own segment.</summary>
-    public static ReadOnlySequence<byte> Segmented(byte[] bytes, params int[] cuts)
-    {
-        var bounds = cuts.Where(c => c > 0 && c < bytes.Length).Distinct().Order().Append(bytes.Length).ToArray();
-        Segment? first = null;
-        Segment? last = null;
-        var start = 0;
-        foreach (var end in bounds)
-        {
-            var piece = bytes.AsMemory(start, end - start);
-            last = last is null ? first = new Segment(piece, 0) : last.Append(piece);
-            start = end;
-        }
-
-        return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
-    }
 
     /// <summary>Everything the codec says about a packet, as text: two reads of the same bytes must agree on it.</summary>
     public static string Describe(MqttPacket packet)
@@ -121,20 +105,4 @@ internal static class Wire
     }
 
     public sealed record Result(MqttReadStatus Status, MqttPacket? Packet, string? Error, long Consumed, ReadOnlySequence<byte> Rest);
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }
