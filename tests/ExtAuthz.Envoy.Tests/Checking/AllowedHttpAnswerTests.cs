@@ -35,8 +35,7 @@ public sealed class AllowedHttpAnswerTests : IDisposable
         var answer = Answer(EnvoyCheckRequest.Http("POST", "/topics/sensors/sensor-1/temp").WithClientCertificate(fleet.Sensor1));
 
         var record = records.Single();
-        var expected = Expected(record, enforced: true,
-Sensor1Headers(record.DecisionId));
+        var expected = Expected(record, enforced: true, Sensor1Headers(record.DecisionId));
         Assert.Equal(("DevicePolicy", "PublishOwnTopics"), (record.Policy, record.Statement));
         Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
         Assert.Equal(expected, answer.ToResponse());
@@ -60,8 +59,7 @@ Sensor1Headers(record.DecisionId));
 
         var record = records.Single();
         Assert.Equal("IMPLICIT_DENY", record.Decision);
-        var expected = Expected(record, enforced: false,
-Sensor1Headers(record.DecisionId));
+        var expected = Expected(record, enforced: false, Sensor1Headers(record.DecisionId));
         Assert.Equal(expected.ToByteArray(), answer.ToByteArray());
     }
 
