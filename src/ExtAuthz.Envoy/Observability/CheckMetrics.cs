@@ -47,7 +47,7 @@ public sealed class CheckMetrics
     private readonly LabelValues decisions = new(MaxDecisions, LabelValues.IsDecision);
     private readonly LabelValues listeners = new(MaxListeners, LabelValues.IsListener);
     private readonly LabelValues actions = new(MaxActions, LabelValues.IsIotAction);
-    private RecordSeries last = RecordSeries.None;
+    private RecordSeries? last;
 
     private readonly Counter logWritten;
     private readonly Counter logDropped;
@@ -123,7 +123,7 @@ public sealed class CheckMetrics
         // Checks come in long runs of one combination, named by the same string instances: the last
         // combination's series are reused without the label and series lookups.
         var series = last;
-        if (!series.Matches(record))
+        if (series is null || !series.Matches(record))
         {
             series = Series(record);
             last = series;
@@ -231,14 +231,12 @@ public sealed class CheckMetrics
     /// </summary>
     private sealed class RecordSeries(string decision, string listener, string action, Counter.Child checks, Histogram.Child latency)
     {
-        public static readonly RecordSeries None = new(string.Empty, string.Empty, string.Empty, null!, null!);
-
         public Counter.Child Checks => checks;
 
         public Histogram.Child Latency => latency;
 
         public bool Matches(DecisionRecord record) =>
-            checks is not null && ReferenceEquals(record.Decision, decision) && ReferenceEquals(record.Listener, listener)
+            ReferenceEquals(record.Decision, decision) && ReferenceEquals(record.Listener, listener)
             && (record.Action is null ? ReferenceEquals(action, NoAction) : ReferenceEquals(record.Action, action) && !ReferenceEquals(action, NoAction));
     }
 }

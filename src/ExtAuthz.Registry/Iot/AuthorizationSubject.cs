@@ -14,17 +14,10 @@ public enum PrincipalKind
 
 public static class PrincipalKinds
 {
+    private static readonly string[] Names = Enum.GetNames<PrincipalKind>();
+
     /// <summary>The kind as answers and logs spell it (the member's name), without the allocation of <c>ToString</c>.</summary>
-    public static string Name(this PrincipalKind kind) => kind switch
-    {
-        PrincipalKind.Certificate => nameof(PrincipalKind.Certificate),
-        PrincipalKind.CognitoUnauthenticated => nameof(PrincipalKind.CognitoUnauthenticated),
-        PrincipalKind.CognitoAuthenticated => nameof(PrincipalKind.CognitoAuthenticated),
-        PrincipalKind.IamUser => nameof(PrincipalKind.IamUser),
-        PrincipalKind.IamRole => nameof(PrincipalKind.IamRole),
-        PrincipalKind.ThingGroup => nameof(PrincipalKind.ThingGroup),
-        _ => kind.ToString(),
-    };
+    public static string Name(this PrincipalKind kind) => (uint)kind < (uint)Names.Length ? Names[(int)kind] : kind.ToString();
 }
 
 /// <summary>
