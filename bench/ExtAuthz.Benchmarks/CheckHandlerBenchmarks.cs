@@ -35,6 +35,8 @@ public class CheckHandlerBenchmarks
     private int mixNext;
     private byte[] allowedPublishBytes = [];
     private CheckAnswer allowedAnswer = null!;
+    private byte[] allowedAnswerBytes = [];
+    private byte[] emptyOkBytes = [];
     private readonly PayloadBuffer response = new();
 
     [GlobalSetup]
@@ -63,6 +65,8 @@ public class CheckHandlerBenchmarks
         }
 
         allowedAnswer = handler.Answer(allowedPublish);
+        allowedAnswerBytes = allowedAnswer.ToByteArray();
+        emptyOkBytes = new CheckResponse { Status = new Google.Rpc.Status(), OkResponse = new OkHttpResponse() }.ToByteArray();
 
         Expect(handler.Answer(allowedPublish), allowed: true, nameof(allowedPublish));
         Expect(handler.Answer(deniedPublish), allowed: false, nameof(deniedPublish));
@@ -119,6 +123,14 @@ public class CheckHandlerBenchmarks
     /// <summary>Informational, part of the row above: writing the allowed answer (headers and dynamic metadata), which the no-op server's empty OK does not pay.</summary>
     [Benchmark(Description = "(part of the gRPC adapter) write the allowed response")]
     public int WriteResponse() => response.Write(allowedAnswer);
+
+    /// <summary>Informational: what the allowed answer costs the client that reads it (the load generator, Envoy's stand-in) to parse.</summary>
+    [Benchmark(Description = "(informational) client side: parse the allowed answer")]
+    public CheckResponse ParseAllowedAnswer() => CheckResponse.Parser.ParseFrom(allowedAnswerBytes);
+
+    /// <summary>Informational: the same for the no-op server's empty OK, the load test's baseline.</summary>
+    [Benchmark(Description = "(informational) client side: parse the no-op server's empty OK")]
+    public CheckResponse ParseEmptyOk() => CheckResponse.Parser.ParseFrom(emptyOkBytes);
 
     private static void Expect(CheckAnswer answer, bool allowed, string what)
     {
