@@ -19,7 +19,7 @@ public sealed class AuthorizationService(CheckHandler handler)
 {
     /// <summary>
     /// The Check method: Envoy's service and method names; its CheckRequest read as a <see cref="ReceivedCheck"/>
-    /// (the headers map held back until a Check needs it), our CheckAnswer written for its CheckResponse.
+    /// (the headers map and the certificate held back until a Check needs them), our CheckAnswer written for its CheckResponse.
     /// </summary>
     public static Method<ReceivedCheck, CheckAnswer> CheckMethod { get; } = new(
         MethodType.Unary,
@@ -43,7 +43,11 @@ public sealed class AuthorizationService(CheckHandler handler)
     /// <summary>Never used by the server, which only reads requests; a marshaller is made with both directions.</summary>
     private static void WriteRequest(ReceivedCheck received, SerializationContext context)
     {
-        received.MaterializeHeaders();
+        if ((received.ParseError ?? received.Materialize()) is { } error)
+        {
+            throw new InvalidOperationException($"this CheckRequest was not read whole, so it cannot be sent on: {error}");
+        }
+
         context.SetPayloadLength(received.Request.CalculateSize());
         Google.Protobuf.MessageExtensions.WriteTo(received.Request, context.GetBufferWriter());
         context.Complete();

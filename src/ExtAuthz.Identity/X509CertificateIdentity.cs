@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using ExtAuthz.Identity.X509;
 using ExtAuthz.Registry;
 
@@ -35,19 +36,30 @@ public static class X509CertificateIdentity
         }
 
         var cache = CertificateCache.For(snapshot);
-        if (cache.TryGet(CertificateCache.Kind.Certificate, urlEncodedPem, out var entry))
+        return cache.TryGet(CertificateCache.Kind.Certificate, urlEncodedPem, out var entry)
+            ? Resolve(snapshot, entry, facts, time, overrides)
+            : DecodeNew(snapshot, cache, urlEncodedPem, facts, time, overrides);
+    }
+
+    /// <summary>
+    /// The same, from the field's UTF-8 bytes as gRPC received them: a known device's certificate is found
+    /// without becoming a string. Bytes that are not UTF-8 decode as protobuf decodes a string field
+    /// (each bad sequence a U+FFFD), which no certificate contains.
+    /// </summary>
+    public static IdentityResult FromEnvoyCertificate(RegistrySnapshot snapshot, ReadOnlySpan<byte> urlEncodedPemUtf8, ConnectionFacts facts,
+        TimeProvider? time = null, PolicyOverrides? overrides = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(facts);
+        if (urlEncodedPemUtf8.IsEmpty)
         {
-            return Resolve(snapshot, entry, facts, time, overrides);
+            return IdentityResult.Fail(IdentityFailure.Missing, "no client certificate was presented");
         }
 
-        var decoding = EnvoyCertificate.Decode(urlEncodedPem);
-        if (!decoding.Succeeded)
-        {
-            return IdentityResult.Fail(IdentityFailure.Malformed, "malformed client certificate: " + decoding.Reason);
-        }
-
-        var certificate = decoding.Certificate!;
-        return ResolveNew(snapshot, cache, CertificateCache.Kind.Certificate, certificate.IsEnvoyEncoding ? urlEncodedPem : null, certificate, facts, time, overrides);
+        var cache = CertificateCache.For(snapshot);
+        return cache.TryGet(urlEncodedPemUtf8, out var entry)
+            ? Resolve(snapshot, entry, facts, time, overrides)
+            : DecodeNew(snapshot, cache, Encoding.UTF8.GetString(urlEncodedPemUtf8), facts, time, overrides);
     }
 
     /// <summary>
@@ -134,6 +146,20 @@ public static class X509CertificateIdentity
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         return CertificateCache.For(snapshot).Statistics();
+    }
+
+    /// <summary>An encoded certificate the cache does not know: decoded, then resolved (and cached when it is Envoy's encoding of a fleet certificate).</summary>
+    private static IdentityResult DecodeNew(RegistrySnapshot snapshot, CertificateCache cache, string urlEncodedPem, ConnectionFacts facts, TimeProvider? time,
+        PolicyOverrides? overrides)
+    {
+        var decoding = EnvoyCertificate.Decode(urlEncodedPem);
+        if (!decoding.Succeeded)
+        {
+            return IdentityResult.Fail(IdentityFailure.Malformed, "malformed client certificate: " + decoding.Reason);
+        }
+
+        var certificate = decoding.Certificate!;
+        return ResolveNew(snapshot, cache, CertificateCache.Kind.Certificate, certificate.IsEnvoyEncoding ? urlEncodedPem : null, certificate, facts, time, overrides);
     }
 
     /// <summary>A certificate decoded just now: registered (no parse: the registry holds it), or perhaps auto-registered (one parse).</summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Identity.X509;
 using ExtAuthz.Policy;
@@ -256,6 +257,56 @@ public sealed class X509CertificateIdentityTests : IDisposable
 
         var statistics = X509CertificateIdentity.CacheStatistics(snapshot);
         Assert.Equal((0, 0L, 23L), (statistics.Entries, statistics.Hits, statistics.Misses));
+    }
+
+    [Fact]
+    public void A_certificate_given_as_bytes_resolves_from_the_same_cache_as_its_string()
+    {
+        var device = Pki.Device("CN=sensor-1");
+        var snapshot = fleet.Certificate(device).Load();
+        var encoded = EnvoyCertificate.Encode(device);
+
+        var fromBytes = X509CertificateIdentity.FromEnvoyCertificate(snapshot, Encoding.UTF8.GetBytes(encoded), Facts);
+        var fromString = X509CertificateIdentity.FromEnvoyCertificate(snapshot, encoded, Facts);
+        var againFromBytes = X509CertificateIdentity.FromEnvoyCertificate(snapshot, Encoding.UTF8.GetBytes(encoded), Facts);
+
+        Assert.All([fromBytes, fromString, againFromBytes], r => Assert.Equal((true, Pki.Id(device)), (r.Succeeded, r.CredentialId)));
+        var statistics = X509CertificateIdentity.CacheStatistics(snapshot);
+        Assert.Equal((1, 2L, 1L), (statistics.Entries, statistics.Hits, statistics.Misses));
+    }
+
+    [Fact]
+    public void Certificate_bytes_that_are_not_UTF8_are_refused_as_a_string_of_them_would_be()
+    {
+        var device = Pki.Device("CN=sensor-1");
+        var snapshot = fleet.Certificate(device).Load();
+        var bytes = Encoding.UTF8.GetBytes(EnvoyCertificate.Encode(device));
+        bytes[40] = 0xC0;
+
+        var fromBytes = X509CertificateIdentity.FromEnvoyCertificate(snapshot, bytes, Facts);
+        var fromString = X509CertificateIdentity.FromEnvoyCertificate(snapshot, Encoding.UTF8.GetString(bytes), Facts);
+
+        Assert.Equal(IdentityFailure.Malformed, fromBytes.Failure);
+        Assert.Equal("malformed client certificate: character U+FFFD at offset 40 cannot appear in a URL-encoded certificate", fromBytes.FailureReason);
+        Assert.Equal(fromString.FailureReason, fromBytes.FailureReason);
+        Assert.Equal(IdentityFailure.Missing, X509CertificateIdentity.FromEnvoyCertificate(snapshot, ReadOnlySpan<byte>.Empty, Facts).Failure);
+    }
+
+    [Fact]
+    public void The_cache_holds_encoded_certificates_as_ASCII_and_looks_up_any_string()
+    {
+        var cache = new CertificateCache(4);
+        var entry = new CertificateCache.Entry("id", DateTime.MinValue, DateTime.MaxValue);
+        var longKey = new string('A', 10_000);
+
+        Assert.True(cache.TryAdd(CertificateCache.Kind.Certificate, longKey, entry));
+        Assert.True(cache.TryGet(CertificateCache.Kind.Certificate, longKey, out _));
+        Assert.True(cache.TryGet(Encoding.ASCII.GetBytes(longKey), out _));
+        Assert.False(cache.TryGet(CertificateCache.Kind.Certificate, "\u00e9", out _));
+        Assert.False(cache.TryGet(CertificateCache.Kind.ForwardedHeader, longKey, out _));
+        Assert.Throws<ArgumentException>(() => cache.TryAdd(CertificateCache.Kind.Certificate, "caf\u00e9", entry));
+        Assert.True(cache.TryAdd(CertificateCache.Kind.ForwardedHeader, "caf\u00e9", entry));
+        Assert.Equal(new CertificateCacheStatistics(2, 4, 2, 2, 0), cache.Statistics());
     }
 
     [Fact]

@@ -77,6 +77,12 @@ public sealed partial class CheckHandler
 
     private void Decide(CheckRequest? request, ReceivedCheck? received, CheckOutcome outcome)
     {
+        if (received?.ParseError is { } unreadable)
+        {
+            outcome.Invalid($"the CheckRequest is not valid protobuf: {unreadable}");
+            return;
+        }
+
         var attributes = request?.Attributes;
         var http = attributes?.Request?.Http;
         outcome.Network = attributes is not null && http is null;
@@ -86,9 +92,9 @@ public sealed partial class CheckHandler
             return;
         }
 
-        if (received is { HoldsHeaders: true } && !DecidedWithoutHeaders(attributes, http))
+        if (received is { HoldsHeaders: true } && !DecidedWithoutHeaders(attributes, http, received) && !TryMaterializeHeaders(received, outcome))
         {
-            received.MaterializeHeaders();
+            return;
         }
 
         if (!TryListener(attributes, http, outcome))
@@ -127,7 +133,7 @@ public sealed partial class CheckHandler
 
         // :method and :path are read once: credentials (SigV4 signs them) and routing both need them.
         var line = http is null ? default : EnvoyAttributes.RequestLine(http);
-        var identity = Authenticate(snapshot, attributes, http, line, facts, outcome.Listener);
+        var identity = Authenticate(snapshot, attributes, received, http, line, facts, outcome.Listener);
         outcome.CertificateId = identity.CredentialId;
         if (!identity.Succeeded)
         {
@@ -160,12 +166,23 @@ public sealed partial class CheckHandler
     /// pseudo-headers), and the SNI or host (so no <c>:authority</c>). Only the WebSocket upgrade then
     /// reads one, and parses the held headers first.
     /// </summary>
-    private static bool DecidedWithoutHeaders(AttributeContext attributes, AttributeContext.Types.HttpRequest? http) =>
+    private static bool DecidedWithoutHeaders(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ReceivedCheck received) =>
         http is not null
-        && !string.IsNullOrEmpty(attributes.Source?.Certificate)
+        && (!received.HeldCertificate.IsEmpty || !string.IsNullOrEmpty(attributes.Source?.Certificate))
         && !string.IsNullOrEmpty(http.Method) && !string.IsNullOrEmpty(http.Path)
         && (!string.IsNullOrEmpty(attributes.TlsSession?.Sni) || !string.IsNullOrEmpty(http.Host))
         && (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) || plane == ContextExtensionKeys.DataPlane);
+
+    private static bool TryMaterializeHeaders(ReceivedCheck received, CheckOutcome outcome)
+    {
+        if (received.MaterializeHeaders() is not { } error)
+        {
+            return true;
+        }
+
+        outcome.Invalid($"the CheckRequest's HTTP headers are not valid protobuf: {error}");
+        return false;
+    }
 
     private bool TryListener(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, CheckOutcome outcome)
     {
@@ -202,9 +219,14 @@ public sealed partial class CheckHandler
         return true;
     }
 
-    private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, AttributeContext.Types.HttpRequest? http, RequestLine line,
-        ConnectionFacts facts, Listener listener)
+    private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, ReceivedCheck? received, AttributeContext.Types.HttpRequest? http,
+        RequestLine line, ConnectionFacts facts, Listener listener)
     {
+        if (received is not null && !received.HeldCertificate.IsEmpty)
+        {
+            return X509CertificateIdentity.FromEnvoyCertificate(snapshot, received.HeldCertificate, facts, options.Time);
+        }
+
         var certificate = attributes.Source?.Certificate;
         if (!string.IsNullOrEmpty(certificate))
         {
@@ -281,8 +303,11 @@ public sealed partial class CheckHandler
 
         if (route.Operation == WebSocketUpgrade)
         {
-            received?.MaterializeHeaders();
-            Upgrade(http, facts, subject, outcome);
+            if (received is null || TryMaterializeHeaders(received, outcome))
+            {
+                Upgrade(http, facts, subject, outcome);
+            }
+
             return;
         }
 

@@ -1,65 +1,97 @@
 using System.Buffers;
+using System.Text.Unicode;
 using Envoy.Service.Auth.V3;
 using Google.Protobuf;
 
 namespace ExtAuthz.Envoy.Checking;
 
 /// <summary>
-/// A CheckRequest as gRPC received it, with its HTTP headers map (<c>attributes.request.http.headers</c>)
-/// held back as protobuf bytes until a Check needs it. Building that map is half the cost of parsing
-/// the request (a string for every name and value, a map entry for each), and a device's X.509 request
-/// is decided without reading a header. Everything else is parsed by Google.Protobuf as usual; the
-/// held entries are parsed the same way, in the same order, when <see cref="MaterializeHeaders"/> runs,
-/// so the request is then exactly what parsing it whole gives (tests hold it to that on mutated input).
+/// A CheckRequest as gRPC received it, with two fields held back as protobuf bytes until a Check needs
+/// them: the HTTP headers map (<c>attributes.request.http.headers</c>; building it is half the cost of
+/// parsing the request, a string for every name and value and a map entry for each) and the client
+/// certificate (<c>attributes.source.certificate</c>, 1–4 KB of URL-encoded PEM, which a known device's
+/// Check looks up by its bytes without making a string of it). A device's X.509 request is decided
+/// without reading either. Everything else is parsed by Google.Protobuf as usual; the held fields are
+/// parsed the same way when <see cref="Materialize"/> runs, so the request is then exactly what parsing
+/// it whole gives (tests hold it to that on mutated input). Bytes that are not a CheckRequest are never
+/// an exception here: <see cref="ParseError"/> says why, and the Check answers it as an invalid request.
+/// A held header that protobuf would refuse (a string that is not UTF-8, which Envoy never sends) is
+/// noticed when the headers are parsed, so only by a Check that reads them.
 /// </summary>
 public sealed class ReceivedCheck
 {
-    // Field numbers along the path to the headers map: CheckRequest.attributes, AttributeContext.request,
-    // AttributeContext.Request.http, HttpRequest.headers.
-    private const int AttributesField = 1;
-    private const int RequestField = 4;
-    private const int HttpField = 2;
-    private const int HeadersField = 3;
+    private byte[]? heldHeaders;
+    private string? headersError;
+    private byte[]? heldCertificate;
+    private int certificateValueStart;
 
-    private byte[]? held;
-
-    private ReceivedCheck(CheckRequest request, byte[]? held)
+    private ReceivedCheck(CheckRequest request, byte[]? heldHeaders, byte[]? heldCertificate, string? parseError = null)
     {
+        ParseError = parseError;
         Request = request;
-        this.held = held;
+        this.heldHeaders = heldHeaders;
+        this.heldCertificate = heldCertificate;
+        if (heldCertificate is not null)
+        {
+            // The held certificate is its whole field, as Split checked it: the tag, the length, the value.
+            var position = 0;
+            TryReadVarint(heldCertificate, ref position, out _);
+            TryReadVarint(heldCertificate, ref position, out _);
+            certificateValueStart = position;
+        }
     }
 
-    /// <summary>The request; its HTTP headers map is empty until <see cref="MaterializeHeaders"/> while some are held.</summary>
+    /// <summary>
+    /// The request. While headers are held, its HTTP headers map is empty; while the certificate is held,
+    /// <c>attributes.source.certificate</c> is, and <see cref="HeldCertificate"/> has it.
+    /// </summary>
     public CheckRequest Request { get; }
 
+    /// <summary>Why gRPC's payload is not a CheckRequest (Google.Protobuf's words), or null; <see cref="Request"/> is then empty.</summary>
+    public string? ParseError { get; }
+
     /// <summary>Whether header entries are still held back.</summary>
-    public bool HoldsHeaders => held is not null;
+    public bool HoldsHeaders => heldHeaders is not null;
+
+    /// <summary>Whether the client certificate is still held back.</summary>
+    public bool HoldsCertificate => heldCertificate is not null;
+
+    /// <summary>The held client certificate's UTF-8 bytes (what the field would hold as a string); empty when none is held.</summary>
+    public ReadOnlySpan<byte> HeldCertificate => heldCertificate.AsSpan(certificateValueStart);
 
     /// <summary>A request parsed whole, with nothing held (in-process callers).</summary>
     public static ReceivedCheck Of(CheckRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new ReceivedCheck(request, null);
+        return new ReceivedCheck(request, null, null);
     }
 
     /// <summary>
-    /// Parses gRPC's payload, holding the headers map back. Input that is not well-formed protobuf, or uses
-    /// the deprecated groups, is parsed whole by Google.Protobuf, which accepts or refuses it as it always does.
+    /// Parses gRPC's payload, holding the headers map and the certificate back. Input that is not
+    /// well-formed protobuf, or uses the deprecated groups, is parsed whole by Google.Protobuf, which
+    /// accepts or refuses it as it always does.
     /// </summary>
     public static ReceivedCheck Parse(ReadOnlySequence<byte> payload)
     {
-        if (payload.Length > int.MaxValue / 2)
+        try
         {
-            return Of(CheckRequest.Parser.ParseFrom(payload));
+            return payload.Length > int.MaxValue / 2 ? Of(CheckRequest.Parser.ParseFrom(payload)) : SplitAndParse(payload);
         }
+        catch (InvalidProtocolBufferException ex)
+        {
+            return new ReceivedCheck(new CheckRequest(), null, null, ex.Message);
+        }
+    }
 
+    private static ReceivedCheck SplitAndParse(ReadOnlySequence<byte> payload)
+    {
         var length = (int)payload.Length;
         var pool = ArrayPool<byte>.Shared;
 
         // A rewritten message is never longer than it was; the slack covers writing each nested message
         // a few bytes further on before its length prefix is known.
         var output = pool.Rent(length + 16);
-        var held = pool.Rent(Math.Max(length, 1));
+        var headers = pool.Rent(Math.Max(length, 1));
         var contiguous = payload.IsSingleSegment ? null : pool.Rent(length);
         try
         {
@@ -69,18 +101,21 @@ public sealed class ReceivedCheck
                 payload.CopyTo(contiguous);
             }
 
-            var heldLength = 0;
-            if (!Split(input, 0, output, out var written, held, ref heldLength) || heldLength == 0)
+            var held = new Held(headers);
+            if (!Split(input, Level.Root, output, out var written, ref held) || (held.HeadersLength == 0 && held.Certificate.IsEmpty))
             {
                 return Of(CheckRequest.Parser.ParseFrom(payload));
             }
 
-            return new ReceivedCheck(CheckRequest.Parser.ParseFrom(output.AsSpan(0, written)), held.AsSpan(0, heldLength).ToArray());
+            return new ReceivedCheck(
+                CheckRequest.Parser.ParseFrom(output.AsSpan(0, written)),
+                held.HeadersLength == 0 ? null : headers.AsSpan(0, held.HeadersLength).ToArray(),
+                held.Certificate.IsEmpty ? null : held.Certificate.ToArray());
         }
         finally
         {
             pool.Return(output);
-            pool.Return(held);
+            pool.Return(headers);
             if (contiguous is not null)
             {
                 pool.Return(contiguous);
@@ -88,27 +123,59 @@ public sealed class ReceivedCheck
         }
     }
 
-    /// <summary>Parses the held header entries into the request's headers map, once; later calls do nothing.</summary>
-    public void MaterializeHeaders()
+    /// <summary>Parses everything held into the request, once; null, or why protobuf refuses a held field.</summary>
+    public string? Materialize()
     {
-        if (held is not { } entries)
+        if (MaterializeHeaders() is { } error)
         {
-            return;
+            return error;
         }
 
-        held = null;
+        if (heldCertificate is not { } field)
+        {
+            return null;
+        }
 
-        // The held bytes are the map's entries as they stood in HttpRequest: on their own, a valid HttpRequest.
-        var headers = AttributeContext.Types.HttpRequest.Parser.ParseFrom(entries);
-        Request.Attributes.Request.Http.MergeFrom(headers);
+        heldCertificate = null;
+        certificateValueStart = 0;
+
+        // The held field on its own is a valid Peer (Split checked its UTF-8); merging it sets the
+        // certificate as parsing it in place would.
+        Request.Attributes.Source.MergeFrom(AttributeContext.Types.Peer.Parser.ParseFrom(field));
+        return null;
     }
 
     /// <summary>
-    /// Copies <paramref name="input"/> (a message at <paramref name="depth"/> on the path to the headers map)
-    /// into <paramref name="output"/> without the headers map's entries, which are appended to
-    /// <paramref name="held"/>. False for anything not well-formed, or a group.
+    /// Parses the held header entries into the request's headers map, once; null, or why protobuf refuses
+    /// them (the request is then left without them, and later calls say so again).
     /// </summary>
-    private static bool Split(ReadOnlySpan<byte> input, int depth, Span<byte> output, out int written, Span<byte> held, ref int heldLength)
+    public string? MaterializeHeaders()
+    {
+        if (headersError is not null || heldHeaders is not { } entries)
+        {
+            return headersError;
+        }
+
+        heldHeaders = null;
+        try
+        {
+            // The held bytes are the map's entries as they stood in HttpRequest: on their own, a valid HttpRequest.
+            Request.Attributes.Request.Http.MergeFrom(AttributeContext.Types.HttpRequest.Parser.ParseFrom(entries));
+            return null;
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            headersError = ex.Message;
+            return headersError;
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="input"/> (a message at <paramref name="level"/>) into <paramref name="output"/>
+    /// without the fields held back, which go to <paramref name="held"/>. False for anything not
+    /// well-formed, or a group.
+    /// </summary>
+    private static bool Split(ReadOnlySpan<byte> input, Level level, Span<byte> output, out int written, ref Held held)
     {
         written = 0;
         var position = 0;
@@ -144,34 +211,43 @@ public sealed class ReceivedCheck
 
                     var content = input.Slice(position, (int)size);
                     var end = position + (int)size;
-                    if (OnPath(depth, field))
+                    switch (Inner(level, field))
                     {
-                        if (depth == 3)
-                        {
-                            // A headers map entry: held back whole, tag and length included.
-                            var entry = input[fieldStart..end];
-                            entry.CopyTo(held[heldLength..]);
-                            heldLength += entry.Length;
+                        case Level.HeaderEntry:
+                            // Held back whole, tag and length included; entries keep their order.
+                            held.AddHeaderEntry(input[fieldStart..end]);
                             position = end;
                             continue;
-                        }
+                        case Level.Certificate:
+                            // Protobuf refuses a string that is not UTF-8: so does parsing this request whole.
+                            if (!Utf8.IsValid(content))
+                            {
+                                return false;
+                            }
 
-                        // A message on the path: rewritten without the entries below it, under its new length.
-                        var inner = output[written..];
-                        var tagLength = WriteVarint(inner, tag);
-                        if (!Split(content, depth + 1, inner[(tagLength + 5)..], out var innerWritten, held, ref heldLength))
-                        {
-                            return false;
-                        }
+                            // A singular field: the last occurrence wins, as it does when protobuf parses it.
+                            held.Certificate = input[fieldStart..end];
+                            position = end;
+                            continue;
+                        case Level.None:
+                            position = end;
+                            break;
+                        case var inner:
+                            // A message on the way to a held field: rewritten without it, under its new length.
+                            var rewritten = output[written..];
+                            var tagLength = WriteVarint(rewritten, tag);
+                            if (!Split(content, inner, rewritten[(tagLength + 5)..], out var innerWritten, ref held))
+                            {
+                                return false;
+                            }
 
-                        var lengthLength = WriteVarint(inner[tagLength..], (ulong)innerWritten);
-                        inner.Slice(tagLength + 5, innerWritten).CopyTo(inner[(tagLength + lengthLength)..]);
-                        written += tagLength + lengthLength + innerWritten;
-                        position = end;
-                        continue;
+                            var lengthLength = WriteVarint(rewritten[tagLength..], (ulong)innerWritten);
+                            rewritten.Slice(tagLength + 5, innerWritten).CopyTo(rewritten[(tagLength + lengthLength)..]);
+                            written += tagLength + lengthLength + innerWritten;
+                            position = end;
+                            continue;
                     }
 
-                    position = end;
                     break;
                 default:
                     return false;
@@ -189,12 +265,20 @@ public sealed class ReceivedCheck
         return true;
     }
 
-    private static bool OnPath(int depth, int field) => depth switch
+    /// <summary>
+    /// Where a length-delimited field leads: into a message on the way to a held field (CheckRequest.attributes
+    /// = 1; AttributeContext.request = 4, .source = 1; Request.http = 2), to a held field (HttpRequest.headers
+    /// = 3, an entry of the map; Peer.certificate = 5), or nowhere of interest.
+    /// </summary>
+    private static Level Inner(Level level, int field) => (level, field) switch
     {
-        0 => field == AttributesField,
-        1 => field == RequestField,
-        2 => field == HttpField,
-        _ => field == HeadersField,
+        (Level.Root, 1) => Level.Attributes,
+        (Level.Attributes, 4) => Level.Request,
+        (Level.Attributes, 1) => Level.Source,
+        (Level.Request, 2) => Level.Http,
+        (Level.Http, 3) => Level.HeaderEntry,
+        (Level.Source, 5) => Level.Certificate,
+        _ => Level.None,
     };
 
     private static bool TryReadVarint(ReadOnlySpan<byte> input, ref int position, out ulong value)
@@ -224,5 +308,33 @@ public sealed class ReceivedCheck
 
         output[count++] = (byte)value;
         return count;
+    }
+
+    private enum Level
+    {
+        None,
+        Root,
+        Attributes,
+        Request,
+        Http,
+        Source,
+        HeaderEntry,
+        Certificate,
+    }
+
+    /// <summary>What splitting has held back so far: header entries in order, and the last certificate field (a slice of the input).</summary>
+    private ref struct Held(Span<byte> headers)
+    {
+        private readonly Span<byte> headers = headers;
+
+        public int HeadersLength { get; private set; }
+
+        public ReadOnlySpan<byte> Certificate { get; set; }
+
+        public void AddHeaderEntry(ReadOnlySpan<byte> entry)
+        {
+            entry.CopyTo(headers[HeadersLength..]);
+            HeadersLength += entry.Length;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using CsCheck;
 using Envoy.Service.Auth.V3;
 using ExtAuthz.Envoy.Checking;
@@ -7,21 +8,24 @@ using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Identity.Cognito;
 using ExtAuthz.Identity.Decisions;
 using ExtAuthz.Identity.Sessions;
+using ExtAuthz.Identity.Tests.Support;
+using ExtAuthz.Identity.X509;
 using ExtAuthz.Tests.Shared;
 using Google.Protobuf;
 
 namespace ExtAuthz.Envoy.Tests.Checking;
 
 /// <summary>
-/// <see cref="ReceivedCheck"/> holds the headers map back while parsing: once the headers are
-/// materialized the request must be exactly what Google.Protobuf parses from the same bytes, on
-/// any input; and a Check decided from it must answer as one decided from the request parsed whole.
+/// <see cref="ReceivedCheck"/> holds the headers map and the client certificate back while parsing:
+/// once they are materialized the request must be exactly what Google.Protobuf parses from the same
+/// bytes, on any input; and a Check decided from it must answer as one decided from the request parsed whole.
 /// </summary>
 public sealed class ReceivedCheckTests : IDisposable
 {
     private readonly CheckFleet fleet = new();
     private readonly List<DecisionRecord> records = [];
-    private readonly SessionHandles sessions = SessionHandles.WithRandomKey(TimeSpan.FromMinutes(1));
+    // Frozen, so an upgrade's session handle (which holds its issue time) is the same in the two answers compared.
+    private readonly SessionHandles sessions = SessionHandles.WithRandomKey(TimeSpan.FromMinutes(1), new FixedTime(DateTimeOffset.UtcNow));
     private readonly CognitoTokenVerifier tokens = new();
 
     public void Dispose()
@@ -57,10 +61,11 @@ public sealed class ReceivedCheckTests : IDisposable
         {
             var bytes = request.Build().ToByteArray();
             var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
-            received.MaterializeHeaders();
+            Assert.Null(received.Materialize());
 
             Assert.Equal(CheckRequest.Parser.ParseFrom(bytes), received.Request);
             Assert.False(received.HoldsHeaders);
+            Assert.False(received.HoldsCertificate);
         }
     }
 
@@ -83,17 +88,8 @@ public sealed class ReceivedCheckTests : IDisposable
                     whole = null;
                 }
 
-                CheckRequest? held;
-                try
-                {
-                    var received = ReceivedCheck.Parse(Segmented(bytes, m.segments));
-                    received.MaterializeHeaders();
-                    held = received.Request;
-                }
-                catch (InvalidProtocolBufferException)
-                {
-                    held = null;
-                }
+                var received = ReceivedCheck.Parse(Segmented(bytes, m.segments));
+                var held = (received.ParseError ?? received.Materialize()) is null ? received.Request : null;
 
                 refused += whole is null ? 1 : 0;
                 Assert.Equal(whole, held);
@@ -118,7 +114,7 @@ public sealed class ReceivedCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_device_publish_is_decided_without_parsing_its_headers_and_an_upgrade_parses_them()
+    public void A_device_publish_is_decided_without_parsing_its_headers_or_certificate_and_an_upgrade_parses_the_headers()
     {
         var handler = Handler();
         var publish = ReceivedCheck.Parse(new ReadOnlySequence<byte>(Requests()[0].Build().ToByteArray()));
@@ -127,9 +123,104 @@ public sealed class ReceivedCheckTests : IDisposable
         Assert.True(handler.Answer(publish).Allows);
         Assert.True(publish.HoldsHeaders);
         Assert.Empty(publish.Request.Attributes.Request.Http.Headers);
+        Assert.True(publish.HoldsCertificate);
+        Assert.Equal("", publish.Request.Attributes.Source.Certificate);
+        Assert.Equal(EnvoyCertificate.Encode(fleet.Sensor1), Encoding.UTF8.GetString(publish.HeldCertificate));
         Assert.True(handler.Answer(upgrade).Allows);
         Assert.False(upgrade.HoldsHeaders);
         Assert.Equal("websocket", upgrade.Request.Attributes.Request.Http.Headers["upgrade"]);
+    }
+
+    [Fact]
+    public void The_last_certificate_field_wins_as_when_parsed_whole()
+    {
+        var first = EnvoyCheckRequest.Http("POST", "/topics/a").WithClientCertificate(fleet.Sensor1).Build().ToByteArray();
+        var second = EnvoyCheckRequest.Http("POST", "/topics/a").WithClientCertificate(fleet.Revoked).Build().ToByteArray();
+        var empty = new CheckRequest { Attributes = new AttributeContext { Source = new AttributeContext.Types.Peer { Certificate = "" } } };
+        var emptied = new CheckRequest { Attributes = new AttributeContext { Source = new AttributeContext.Types.Peer { Address = new() } } }.ToByteArray();
+
+        // Concatenated messages merge: the second attributes.source.certificate overrides the first.
+        foreach (var bytes in new[] { [.. first, .. second], [.. second, .. first], [.. first, .. emptied], first.Concat(empty.ToByteArray()).ToArray() })
+        {
+            var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
+            var whole = CheckRequest.Parser.ParseFrom(bytes);
+            Assert.Equal(whole.Attributes.Source.Certificate, Encoding.UTF8.GetString(received.HeldCertificate));
+            Assert.Null(received.Materialize());
+            Assert.Equal(whole, received.Request);
+        }
+    }
+
+    [Fact]
+    public void A_mangled_certificate_gets_the_same_answer_whether_held_or_parsed_whole()
+    {
+        var handler = Handler();
+        var encoded = Encoding.UTF8.GetBytes(EnvoyCertificate.Encode(fleet.Sensor1));
+        var request = EnvoyCheckRequest.Http("POST", "/topics/sensors/sensor-1/temp").Build();
+        var notUtf8 = 0;
+        Gen.Select(Gen.Int[0, encoded.Length - 1], Gen.Byte, (at, value) => (at, value)).Sample(m =>
+        {
+            var mangled = (byte[])encoded.Clone();
+            mangled[m.at] = m.value;
+            var bytes = WithCertificateBytes(request, mangled);
+            var held = handler.Answer(ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes)));
+            var fromHeld = records[^1];
+
+            CheckRequest whole;
+            try
+            {
+                whole = CheckRequest.Parser.ParseFrom(bytes);
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                // Not UTF-8: protobuf refuses the whole request, and so does the held parse, in the same words.
+                notUtf8++;
+                Assert.False(held.Allows);
+                Assert.Equal((DecisionNames.InvalidRequest, $"the CheckRequest is not valid protobuf: {ex.Message}"), (fromHeld.Decision, fromHeld.Reason));
+                return;
+            }
+
+            var answer = handler.Answer(whole);
+            var fromWhole = records[^1];
+            Assert.Equal((fromWhole.Decision, fromWhole.Reason, fromWhole.CertificateId), (fromHeld.Decision, fromHeld.Reason, fromHeld.CertificateId));
+            Assert.Equal(answer.Allows, held.Allows);
+        }, iter: 400, threads: 1);
+        Assert.InRange(notUtf8, 50, 350);
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_a_CheckRequest_are_an_invalid_request_not_an_exception()
+    {
+        var handler = Handler();
+        var truncated = Requests()[0].Build().ToByteArray()[..^7];
+
+        var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(truncated));
+        var answer = handler.Answer(received).ToResponse();
+
+        Assert.NotNull(received.ParseError);
+        Assert.Equal(RpcCodes.InvalidArgument, answer.Status.Code);
+        Assert.Equal(400, (int)answer.DeniedResponse.Status.Code);
+        Assert.Equal($"the CheckRequest is not valid protobuf: {received.ParseError}", records[^1].Reason);
+    }
+
+    [Fact]
+    public void A_header_protobuf_refuses_is_an_invalid_request_when_the_check_reads_the_headers()
+    {
+        var handler = Handler();
+
+        // An upgrade reads its headers; a value that is not UTF-8 (Envoy sanitizes every string it sends) is refused.
+        var upgrade = Requests()[5].Build().ToByteArray();
+        var header = Encoding.UTF8.GetBytes("x-bad");
+        var entry = new byte[] { 1 << 3 | 2, (byte)header.Length }.Concat(header).Concat(new byte[] { 2 << 3 | 2, 2, 0xC0, 0xC0 }).ToArray();
+        var headers = new byte[] { 3 << 3 | 2, (byte)entry.Length }.Concat(entry).ToArray();
+        var http = new byte[] { 2 << 3 | 2, (byte)headers.Length }.Concat(headers).ToArray();
+        var inner = new byte[] { 4 << 3 | 2, (byte)http.Length }.Concat(http).ToArray();
+        var bytes = upgrade.Concat(new byte[] { 1 << 3 | 2, (byte)inner.Length }).Concat(inner).ToArray();
+        Assert.Throws<InvalidProtocolBufferException>(() => CheckRequest.Parser.ParseFrom(bytes));
+
+        var answer = handler.Answer(ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes))).ToResponse();
+
+        Assert.Equal(RpcCodes.InvalidArgument, answer.Status.Code);
+        Assert.StartsWith("the CheckRequest's HTTP headers are not valid protobuf: ", records[^1].Reason, StringComparison.Ordinal);
     }
 
     private static byte[] Mutate(byte[] seed, int[] ops, int[] numbers)
@@ -147,6 +238,27 @@ public sealed class ReceivedCheckTests : IDisposable
             }
         }
 
+        return [.. bytes];
+    }
+
+    /// <summary>The request with <c>attributes.source.certificate</c> set to <paramref name="value"/> byte for byte (a later field wins).</summary>
+    private static byte[] WithCertificateBytes(CheckRequest request, byte[] value)
+    {
+        var peer = new byte[] { 5 << 3 | 2 }.Concat(Varint(value.Length)).Concat(value).ToArray();
+        var attributes = new byte[] { 1 << 3 | 2 }.Concat(Varint(peer.Length)).Concat(peer).ToArray();
+        var root = new byte[] { 1 << 3 | 2 }.Concat(Varint(attributes.Length)).Concat(attributes);
+        return [.. request.ToByteArray(), .. root];
+    }
+
+    private static byte[] Varint(int value)
+    {
+        var bytes = new List<byte>();
+        for (; value >= 0x80; value >>= 7)
+        {
+            bytes.Add((byte)(value | 0x80));
+        }
+
+        bytes.Add((byte)value);
         return [.. bytes];
     }
 
