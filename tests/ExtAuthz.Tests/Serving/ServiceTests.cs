@@ -6,6 +6,7 @@ using ExtAuthz.Envoy.Checking;
 using ExtAuthz.Envoy.Simulation;
 using ExtAuthz.Envoy.Tests.Support;
 using ExtAuthz.Serving;
+using Google.Protobuf;
 using Grpc.Health.V1;
 
 namespace ExtAuthz.Tests.Serving;
@@ -44,6 +45,26 @@ public sealed class ServiceTests : IDisposable
         Assert.Equal(7, denied.Status.Code);
         Assert.Equal(403, (int)denied.DeniedResponse.Status.Code);
         Assert.Equal("IMPLICIT_DENY", JsonDocument.Parse(denied.DeniedResponse.Body).RootElement.GetProperty("decision").GetString());
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_a_CheckRequest_get_an_invalid_request_answer_not_a_grpc_error()
+    {
+        await using var service = await RunningService.InProcessAsync(Options());
+        var raw = new Grpc.Core.Method<byte[], CheckResponse>(Grpc.Core.MethodType.Unary, global::Envoy.Service.Auth.V3.Authorization.Descriptor.FullName, "Check",
+            Grpc.Core.Marshallers.Create(bytes => bytes, bytes => bytes), Grpc.Core.Marshallers.Create(r => r.ToByteArray(), CheckResponse.Parser.ParseFrom));
+        var whole = Publish("sensors/sensor-1/temp").Build().ToByteArray();
+
+        foreach (var bytes in new[] { whole[..^5], [0xFF, 0xFF, 0xFF], [.. whole, 0x0A, 0x03, 0x0A, 0x01, 0xC0] })
+        {
+            var answer = await service.Channel.CreateCallInvoker().AsyncUnaryCall(raw, null, new Grpc.Core.CallOptions(), bytes);
+
+            Assert.Equal(3, answer.Status.Code);
+            Assert.Equal(400, (int)answer.DeniedResponse.Status.Code);
+            var body = JsonDocument.Parse(answer.DeniedResponse.Body).RootElement;
+            Assert.Equal("INVALID_REQUEST", body.GetProperty("decision").GetString());
+            Assert.StartsWith("the CheckRequest is not valid protobuf: ", body.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
