@@ -6,17 +6,20 @@ using Google.Protobuf;
 namespace ExtAuthz.Envoy.Checking;
 
 /// <summary>
-/// A CheckRequest as gRPC received it, with two fields held back as protobuf bytes until a Check needs
-/// them: the HTTP headers map (<c>attributes.request.http.headers</c>; building it is half the cost of
+/// A CheckRequest as gRPC received it, with fields held back as protobuf bytes until they are needed:
+/// the HTTP headers map (<c>attributes.request.http.headers</c>; building it is half the cost of
 /// parsing the request, a string for every name and value and a map entry for each) and the client
 /// certificate (<c>attributes.source.certificate</c>, 1–4 KB of URL-encoded PEM, which a known device's
-/// Check looks up by its bytes without making a string of it). A device's X.509 request is decided
-/// without reading either. Everything else is parsed by Google.Protobuf as usual; the held fields are
+/// Check looks up by its bytes without making a string of it), both until a Check reads them; and
+/// <c>attributes.metadata_context</c> and <c>route_metadata_context</c>, which no Check reads (two
+/// empty ones cost a parse as much as the rest of the request's small fields). A device's X.509
+/// request is decided without reading any. Everything else is parsed by Google.Protobuf as usual; the held fields are
 /// parsed the same way when <see cref="Materialize"/> runs, so the request is then exactly what parsing
 /// it whole gives (tests hold it to that on mutated input). Bytes that are not a CheckRequest are never
 /// an exception here: <see cref="ParseError"/> says why, and the Check answers it as an invalid request.
-/// A held header that protobuf would refuse (a string that is not UTF-8, which Envoy never sends) is
-/// noticed when the headers are parsed, so only by a Check that reads them.
+/// A held header or metadata field that protobuf would refuse (a string that is not UTF-8, which Envoy
+/// never sends) is noticed when it is parsed: a header by a Check that reads the headers, metadata never
+/// by a Check.
 /// </summary>
 public sealed class ReceivedCheck
 {
@@ -24,13 +27,16 @@ public sealed class ReceivedCheck
     private string? headersError;
     private byte[]? heldCertificate;
     private int certificateValueStart;
+    private byte[]? heldMetadata;
+    private string? metadataError;
 
-    private ReceivedCheck(CheckRequest request, byte[]? heldHeaders, byte[]? heldCertificate, string? parseError = null)
+    private ReceivedCheck(CheckRequest request, byte[]? heldHeaders, byte[]? heldCertificate, byte[]? heldMetadata, string? parseError = null)
     {
         ParseError = parseError;
         Request = request;
         this.heldHeaders = heldHeaders;
         this.heldCertificate = heldCertificate;
+        this.heldMetadata = heldMetadata;
         if (heldCertificate is not null)
         {
             // The held certificate is its whole field, as Split checked it: the tag, the length, the value.
@@ -53,6 +59,9 @@ public sealed class ReceivedCheck
     /// <summary>Whether header entries are still held back.</summary>
     public bool HoldsHeaders => heldHeaders is not null;
 
+    /// <summary>Whether <c>metadata_context</c> or <c>route_metadata_context</c> is still held back.</summary>
+    public bool HoldsMetadata => heldMetadata is not null;
+
     /// <summary>Whether the client certificate is still held back.</summary>
     public bool HoldsCertificate => heldCertificate is not null;
 
@@ -63,7 +72,7 @@ public sealed class ReceivedCheck
     public static ReceivedCheck Of(CheckRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new ReceivedCheck(request, null, null);
+        return new ReceivedCheck(request, null, null, null);
     }
 
     /// <summary>
@@ -79,7 +88,7 @@ public sealed class ReceivedCheck
         }
         catch (InvalidProtocolBufferException ex)
         {
-            return new ReceivedCheck(new CheckRequest(), null, null, ex.Message);
+            return new ReceivedCheck(new CheckRequest(), null, null, null, ex.Message);
         }
     }
 
@@ -92,6 +101,7 @@ public sealed class ReceivedCheck
         // a few bytes further on before its length prefix is known.
         var output = pool.Rent(length + 16);
         var headers = pool.Rent(Math.Max(length, 1));
+        var metadata = pool.Rent(Math.Max(length, 1));
         var contiguous = payload.IsSingleSegment ? null : pool.Rent(length);
         try
         {
@@ -101,8 +111,8 @@ public sealed class ReceivedCheck
                 payload.CopyTo(contiguous);
             }
 
-            var held = new Held(headers);
-            if (!Split(input, Level.Root, output, out var written, ref held) || (held.HeadersLength == 0 && held.Certificate.IsEmpty))
+            var held = new Held(headers, metadata);
+            if (!Split(input, Level.Root, output, out var written, ref held) || (held.HeadersLength == 0 && held.Certificate.IsEmpty && held.MetadataLength == 0))
             {
                 return Of(CheckRequest.Parser.ParseFrom(payload));
             }
@@ -110,12 +120,14 @@ public sealed class ReceivedCheck
             return new ReceivedCheck(
                 CheckRequest.Parser.ParseFrom(output.AsSpan(0, written)),
                 held.HeadersLength == 0 ? null : headers.AsSpan(0, held.HeadersLength).ToArray(),
-                held.Certificate.IsEmpty ? null : held.Certificate.ToArray());
+                held.Certificate.IsEmpty ? null : held.Certificate.ToArray(),
+                held.MetadataLength == 0 ? null : metadata.AsSpan(0, held.MetadataLength).ToArray());
         }
         finally
         {
             pool.Return(output);
             pool.Return(headers);
+            pool.Return(metadata);
             if (contiguous is not null)
             {
                 pool.Return(contiguous);
@@ -123,7 +135,7 @@ public sealed class ReceivedCheck
         }
     }
 
-    /// <summary>Parses everything held into the request, once; null, or why protobuf refuses a held field.</summary>
+    /// <summary>Parses everything held into the request, once; null, or why protobuf refuses a held field (said again by later calls).</summary>
     public string? Materialize()
     {
         if (MaterializeHeaders() is { } error)
@@ -131,18 +143,31 @@ public sealed class ReceivedCheck
             return error;
         }
 
-        if (heldCertificate is not { } field)
+        if (heldCertificate is { } field)
         {
-            return null;
+            heldCertificate = null;
+            certificateValueStart = 0;
+
+            // The held field on its own is a valid Peer (Split checked its UTF-8); merging it sets the
+            // certificate as parsing it in place would.
+            Request.Attributes.Source.MergeFrom(AttributeContext.Types.Peer.Parser.ParseFrom(field));
         }
 
-        heldCertificate = null;
-        certificateValueStart = 0;
+        if (heldMetadata is { } fields)
+        {
+            heldMetadata = null;
+            try
+            {
+                // On their own the held fields are a valid AttributeContext; merging sets and merges them as parsing in place would.
+                Request.Attributes.MergeFrom(AttributeContext.Parser.ParseFrom(fields));
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                metadataError = ex.Message;
+            }
+        }
 
-        // The held field on its own is a valid Peer (Split checked its UTF-8); merging it sets the
-        // certificate as parsing it in place would.
-        Request.Attributes.Source.MergeFrom(AttributeContext.Types.Peer.Parser.ParseFrom(field));
-        return null;
+        return metadataError;
     }
 
     /// <summary>
@@ -218,6 +243,10 @@ public sealed class ReceivedCheck
                             held.AddHeaderEntry(input[fieldStart..end]);
                             position = end;
                             continue;
+                        case Level.Metadata:
+                            held.AddMetadata(input[fieldStart..end]);
+                            position = end;
+                            continue;
                         case Level.Certificate:
                             // Protobuf refuses a string that is not UTF-8: so does parsing this request whole.
                             if (!Utf8.IsValid(content))
@@ -268,13 +297,15 @@ public sealed class ReceivedCheck
     /// <summary>
     /// Where a length-delimited field leads: into a message on the way to a held field (CheckRequest.attributes
     /// = 1; AttributeContext.request = 4, .source = 1; Request.http = 2), to a held field (HttpRequest.headers
-    /// = 3, an entry of the map; Peer.certificate = 5), or nowhere of interest.
+    /// = 3, an entry of the map; Peer.certificate = 5; AttributeContext.metadata_context = 11 and
+    /// .route_metadata_context = 13), or nowhere of interest.
     /// </summary>
     private static Level Inner(Level level, int field) => (level, field) switch
     {
         (Level.Root, 1) => Level.Attributes,
         (Level.Attributes, 4) => Level.Request,
         (Level.Attributes, 1) => Level.Source,
+        (Level.Attributes, 11 or 13) => Level.Metadata,
         (Level.Request, 2) => Level.Http,
         (Level.Http, 3) => Level.HeaderEntry,
         (Level.Source, 5) => Level.Certificate,
@@ -320,14 +351,21 @@ public sealed class ReceivedCheck
         Source,
         HeaderEntry,
         Certificate,
+        Metadata,
     }
 
-    /// <summary>What splitting has held back so far: header entries in order, and the last certificate field (a slice of the input).</summary>
-    private ref struct Held(Span<byte> headers)
+    /// <summary>
+    /// What splitting has held back so far: header entries and metadata fields, each in order, and the
+    /// last certificate field (a slice of the input).
+    /// </summary>
+    private ref struct Held(Span<byte> headers, Span<byte> metadata)
     {
         private readonly Span<byte> headers = headers;
+        private readonly Span<byte> metadata = metadata;
 
         public int HeadersLength { get; private set; }
+
+        public int MetadataLength { get; private set; }
 
         public ReadOnlySpan<byte> Certificate { get; set; }
 
@@ -335,6 +373,12 @@ public sealed class ReceivedCheck
         {
             entry.CopyTo(headers[HeadersLength..]);
             HeadersLength += entry.Length;
+        }
+
+        public void AddMetadata(ReadOnlySpan<byte> field)
+        {
+            field.CopyTo(metadata[MetadataLength..]);
+            MetadataLength += field.Length;
         }
     }
 }

@@ -12,6 +12,8 @@ using ExtAuthz.Identity.Tests.Support;
 using ExtAuthz.Identity.X509;
 using ExtAuthz.Tests.Shared;
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Metadata = Envoy.Config.Core.V3.Metadata;
 
 namespace ExtAuthz.Envoy.Tests.Checking;
 
@@ -66,6 +68,7 @@ public sealed class ReceivedCheckTests : IDisposable
             Assert.Equal(CheckRequest.Parser.ParseFrom(bytes), received.Request);
             Assert.False(received.HoldsHeaders);
             Assert.False(received.HoldsCertificate);
+            Assert.False(received.HoldsMetadata);
         }
     }
 
@@ -125,6 +128,8 @@ public sealed class ReceivedCheckTests : IDisposable
         Assert.Empty(publish.Request.Attributes.Request.Http.Headers);
         Assert.True(publish.HoldsCertificate);
         Assert.Equal("", publish.Request.Attributes.Source.Certificate);
+        Assert.True(publish.HoldsMetadata);
+        Assert.Null(publish.Request.Attributes.MetadataContext);
         Assert.Equal(EnvoyCertificate.Encode(fleet.Sensor1), Encoding.UTF8.GetString(publish.HeldCertificate));
         Assert.True(handler.Answer(upgrade).Allows);
         Assert.False(upgrade.HoldsHeaders);
@@ -148,6 +153,29 @@ public sealed class ReceivedCheckTests : IDisposable
             Assert.Null(received.Materialize());
             Assert.Equal(whole, received.Request);
         }
+    }
+
+    [Fact]
+    public void Metadata_held_back_merges_as_when_parsed_whole()
+    {
+        static Metadata Filter(string filter, string key, string value) =>
+            new() { FilterMetadata = { [filter] = new Struct { Fields = { [key] = Value.ForString(value) } } } };
+
+        var first = EnvoyCheckRequest.Http("POST", "/topics/a").WithClientCertificate(fleet.Sensor1).Build();
+        first.Attributes.MetadataContext = Filter("envoy.filters.http.jwt_authn", "sub", "device-1");
+        first.Attributes.RouteMetadataContext = Filter("extauthz", "tier", "gold");
+        var second = new CheckRequest { Attributes = new AttributeContext { MetadataContext = Filter("envoy.filters.http.jwt_authn", "iss", "https://issuer") } };
+        var third = new CheckRequest { Attributes = new AttributeContext { MetadataContext = Filter("envoy.filters.http.jwt_authn", "sub", "device-2") } };
+
+        // Concatenated messages merge: maps gain entries, a later entry for the same key replaces an earlier one.
+        var bytes = first.ToByteArray().Concat(second.ToByteArray()).Concat(third.ToByteArray()).ToArray();
+        var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
+
+        Assert.True(received.HoldsMetadata);
+        Assert.Null(received.Materialize());
+        var whole = CheckRequest.Parser.ParseFrom(bytes);
+        Assert.Equal(whole, received.Request);
+        Assert.Equal("device-2", whole.Attributes.MetadataContext.FilterMetadata["envoy.filters.http.jwt_authn"].Fields["sub"].StringValue);
     }
 
     [Fact]
