@@ -19,7 +19,7 @@ public sealed class AuthorizationService(CheckHandler handler)
 {
     /// <summary>
     /// The Check method: Envoy's service and method names; its CheckRequest read as a <see cref="ReceivedCheck"/>
-    /// (the headers map and the certificate held back until a Check needs them), our CheckAnswer written for its CheckResponse.
+    /// (the headers map, the certificate and the metadata held back until they are needed), our CheckAnswer written for its CheckResponse.
     /// </summary>
     public static Method<ReceivedCheck, CheckAnswer> CheckMethod { get; } = new(
         MethodType.Unary,

@@ -76,9 +76,9 @@ public sealed class ReceivedCheck
     }
 
     /// <summary>
-    /// Parses gRPC's payload, holding the headers map and the certificate back. Input that is not
-    /// well-formed protobuf, or uses the deprecated groups, is parsed whole by Google.Protobuf, which
-    /// accepts or refuses it as it always does.
+    /// Parses gRPC's payload, holding the fields above back; never throws. Input that is not well-formed
+    /// protobuf, or uses the deprecated groups, is parsed whole by Google.Protobuf, which accepts it or
+    /// refuses it (then <see cref="ParseError"/>) as it always does.
     /// </summary>
     public static ReceivedCheck Parse(ReadOnlySequence<byte> payload)
     {
