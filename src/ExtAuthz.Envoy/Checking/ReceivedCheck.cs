@@ -203,6 +203,9 @@ public sealed class ReceivedCheck
     private static bool Split(ReadOnlySpan<byte> input, Level level, Span<byte> output, out int written, ref Held held)
     {
         written = 0;
+
+        // Fields that stay are copied in runs, from kept up to the next field held back or rewritten.
+        var kept = 0;
         var position = 0;
         while (position < input.Length)
         {
@@ -221,76 +224,80 @@ public sealed class ReceivedCheck
                         return false;
                     }
 
-                    break;
+                    continue;
                 case 1:
                     position += 8;
-                    break;
+                    continue;
                 case 5:
                     position += 4;
-                    break;
+                    continue;
                 case 2:
-                    if (!TryReadVarint(input, ref position, out var size) || size > (ulong)(input.Length - position))
-                    {
-                        return false;
-                    }
-
-                    var content = input.Slice(position, (int)size);
-                    var end = position + (int)size;
-                    switch (Inner(level, field))
-                    {
-                        case Level.HeaderEntry:
-                            // Held back whole, tag and length included; entries keep their order.
-                            held.AddHeaderEntry(input[fieldStart..end]);
-                            position = end;
-                            continue;
-                        case Level.Metadata:
-                            held.AddMetadata(input[fieldStart..end]);
-                            position = end;
-                            continue;
-                        case Level.Certificate:
-                            // Protobuf refuses a string that is not UTF-8: so does parsing this request whole.
-                            if (!Utf8.IsValid(content))
-                            {
-                                return false;
-                            }
-
-                            // A singular field: the last occurrence wins, as it does when protobuf parses it.
-                            held.Certificate = input[fieldStart..end];
-                            position = end;
-                            continue;
-                        case Level.None:
-                            position = end;
-                            break;
-                        case var inner:
-                            // A message on the way to a held field: rewritten without it, under its new length.
-                            var rewritten = output[written..];
-                            var tagLength = WriteVarint(rewritten, tag);
-                            if (!Split(content, inner, rewritten[(tagLength + 5)..], out var innerWritten, ref held))
-                            {
-                                return false;
-                            }
-
-                            var lengthLength = WriteVarint(rewritten[tagLength..], (ulong)innerWritten);
-                            rewritten.Slice(tagLength + 5, innerWritten).CopyTo(rewritten[(tagLength + lengthLength)..]);
-                            written += tagLength + lengthLength + innerWritten;
-                            position = end;
-                            continue;
-                    }
-
                     break;
                 default:
                     return false;
             }
 
-            if (position > input.Length)
+            if (!TryReadVarint(input, ref position, out var size) || size > (ulong)(input.Length - position))
             {
                 return false;
             }
 
-            input[fieldStart..position].CopyTo(output[written..]);
-            written += position - fieldStart;
+            var content = input.Slice(position, (int)size);
+            var end = position + (int)size;
+            var inner = Inner(level, field);
+            if (inner == Level.None)
+            {
+                position = end;
+                continue;
+            }
+
+            if (inner == Level.Certificate && !Utf8.IsValid(content))
+            {
+                // Protobuf refuses a string that is not UTF-8: so does parsing this request whole.
+                return false;
+            }
+
+            input[kept..fieldStart].CopyTo(output[written..]);
+            written += fieldStart - kept;
+            kept = end;
+            position = end;
+            switch (inner)
+            {
+                case Level.HeaderEntry:
+                    // Held back whole, tag and length included; entries keep their order.
+                    held.AddHeaderEntry(input[fieldStart..end]);
+                    break;
+                case Level.Metadata:
+                    held.AddMetadata(input[fieldStart..end]);
+                    break;
+                case Level.Certificate:
+                    // A singular field: the last occurrence wins, as it does when protobuf parses it.
+                    held.Certificate = input[fieldStart..end];
+                    break;
+                default:
+                    // A message on the way to a held field: rewritten without it, under its new length.
+                    var rewritten = output[written..];
+                    var tagLength = WriteVarint(rewritten, tag);
+                    if (!Split(content, inner, rewritten[(tagLength + 5)..], out var innerWritten, ref held))
+                    {
+                        return false;
+                    }
+
+                    var lengthLength = WriteVarint(rewritten[tagLength..], (ulong)innerWritten);
+                    rewritten.Slice(tagLength + 5, innerWritten).CopyTo(rewritten[(tagLength + lengthLength)..]);
+                    written += tagLength + lengthLength + innerWritten;
+                    break;
+            }
         }
 
+        // A fixed-width field may claim bytes past the end: not well-formed.
+        if (position > input.Length)
+        {
+            return false;
+        }
+
+        input[kept..].CopyTo(output[written..]);
+        written += input.Length - kept;
         return true;
     }
 
