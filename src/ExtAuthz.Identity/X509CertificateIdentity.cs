@@ -265,8 +265,7 @@ public static class X509CertificateIdentity
     {
         try
         {
-            var certificate = record.Certificate;
-            return new CertificateCache.Entry(record.Id, certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime());
+            return new CertificateCache.Entry(record.Id, record.Data.NotBeforeUtc, record.Data.NotAfterUtc);
         }
         catch (CryptographicException)
         {

@@ -87,8 +87,9 @@ internal static class CheckAnswers
 
     /// <summary>
     /// Everything: the decision, its ID, the deciding policy and statement, whether it was enforced, and who
-    /// asked, what for, where, and why. (An allowed HTTP request's metadata has only the first five: the
-    /// principal travels in its identity headers, and the decision log has everything under the decision ID.)
+    /// asked, what for, where, and why. (An allowed HTTP request's metadata, <see cref="AllowedHttpAnswer"/>'s,
+    /// has only the decision, policy and statement, and <c>enforced</c> when it is false: the decision ID and
+    /// the principal travel in its identity headers, and the decision log has everything under the decision ID.)
     /// </summary>
     private static Struct Metadata(CheckOutcome outcome, bool enforced)
     {

@@ -11,8 +11,8 @@ namespace ExtAuthz.Envoy.Checking;
 /// parsing the request, a string for every name and value and a map entry for each) and the client
 /// certificate (<c>attributes.source.certificate</c>, 1–4 KB of URL-encoded PEM, which a known device's
 /// Check looks up by its bytes without making a string of it), both until a Check reads them; and
-/// <c>attributes.metadata_context</c> and <c>route_metadata_context</c>, which no Check reads (two
-/// empty ones cost a parse as much as the rest of the request's small fields). A device's X.509
+/// <c>attributes.metadata_context</c> and <c>route_metadata_context</c>, which no Check reads (Envoy
+/// sends both, empty by default). A device's X.509
 /// request is decided without reading any. Everything else is parsed by Google.Protobuf as usual; the held fields are
 /// parsed the same way when <see cref="Materialize"/> runs, so the request is then exactly what parsing
 /// it whole gives (tests hold it to that on mutated input). Bytes that are not a CheckRequest are never
@@ -84,7 +84,7 @@ public sealed class ReceivedCheck
     {
         try
         {
-            return payload.Length > int.MaxValue / 2 ? Of(CheckRequest.Parser.ParseFrom(payload)) : SplitAndParse(payload);
+            return payload.Length > int.MaxValue / 4 ? Of(CheckRequest.Parser.ParseFrom(payload)) : SplitAndParse(payload);
         }
         catch (InvalidProtocolBufferException ex)
         {
@@ -97,11 +97,11 @@ public sealed class ReceivedCheck
         var length = (int)payload.Length;
         var pool = ArrayPool<byte>.Shared;
 
-        // A rewritten message is never longer than it was; the slack covers writing each nested message
-        // a few bytes further on before its length prefix is known.
-        var output = pool.Rent(length + 16);
-        var headers = pool.Rent(Math.Max(length, 1));
-        var metadata = pool.Rent(Math.Max(length, 1));
+        // One pooled buffer in three parts: the rewritten message (never longer than the input; the slack
+        // covers writing each nested message a few bytes further on before its length prefix is known),
+        // then the header entries and the metadata fields held back (each at most the input's length).
+        var outputLength = length + 16;
+        var scratch = pool.Rent(outputLength + (2 * length));
         var contiguous = payload.IsSingleSegment ? null : pool.Rent(length);
         try
         {
@@ -111,6 +111,9 @@ public sealed class ReceivedCheck
                 payload.CopyTo(contiguous);
             }
 
+            var output = scratch.AsSpan(0, outputLength);
+            var headers = scratch.AsSpan(outputLength, length);
+            var metadata = scratch.AsSpan(outputLength + length, length);
             var held = new Held(headers, metadata);
             if (!Split(input, Level.Root, output, out var written, ref held) || (held.HeadersLength == 0 && held.Certificate.IsEmpty && held.MetadataLength == 0))
             {
@@ -118,16 +121,14 @@ public sealed class ReceivedCheck
             }
 
             return new ReceivedCheck(
-                CheckRequest.Parser.ParseFrom(output.AsSpan(0, written)),
-                held.HeadersLength == 0 ? null : headers.AsSpan(0, held.HeadersLength).ToArray(),
+                CheckRequest.Parser.ParseFrom(output[..written]),
+                held.HeadersLength == 0 ? null : headers[..held.HeadersLength].ToArray(),
                 held.Certificate.IsEmpty ? null : held.Certificate.ToArray(),
-                held.MetadataLength == 0 ? null : metadata.AsSpan(0, held.MetadataLength).ToArray());
+                held.MetadataLength == 0 ? null : metadata[..held.MetadataLength].ToArray());
         }
         finally
         {
-            pool.Return(output);
-            pool.Return(headers);
-            pool.Return(metadata);
+            pool.Return(scratch);
             if (contiguous is not null)
             {
                 pool.Return(contiguous);
@@ -150,21 +151,15 @@ public sealed class ReceivedCheck
 
             // The held field on its own is a valid Peer (Split checked its UTF-8); merging it sets the
             // certificate as parsing it in place would.
-            Request.Attributes.Source.MergeFrom(AttributeContext.Types.Peer.Parser.ParseFrom(field));
+            Merge(Request.Attributes.Source, AttributeContext.Types.Peer.Parser, field);
         }
 
         if (heldMetadata is { } fields)
         {
             heldMetadata = null;
-            try
-            {
-                // On their own the held fields are a valid AttributeContext; merging sets and merges them as parsing in place would.
-                Request.Attributes.MergeFrom(AttributeContext.Parser.ParseFrom(fields));
-            }
-            catch (InvalidProtocolBufferException ex)
-            {
-                metadataError = ex.Message;
-            }
+
+            // On their own the held fields are a valid AttributeContext; merging sets and merges them as parsing in place would.
+            metadataError = Merge(Request.Attributes, AttributeContext.Parser, fields);
         }
 
         return metadataError;
@@ -176,22 +171,29 @@ public sealed class ReceivedCheck
     /// </summary>
     public string? MaterializeHeaders()
     {
-        if (headersError is not null || heldHeaders is not { } entries)
+        if (heldHeaders is { } entries)
         {
-            return headersError;
+            heldHeaders = null;
+
+            // The held bytes are the map's entries as they stood in HttpRequest: on their own, a valid HttpRequest.
+            headersError = Merge(Request.Attributes.Request.Http, AttributeContext.Types.HttpRequest.Parser, entries);
         }
 
-        heldHeaders = null;
+        return headersError;
+    }
+
+    /// <summary>Merges the held bytes, parsed as a <typeparamref name="T"/>, into <paramref name="target"/>; null, or why protobuf refuses them.</summary>
+    private static string? Merge<T>(T target, MessageParser<T> parser, byte[] held)
+        where T : IMessage<T>
+    {
         try
         {
-            // The held bytes are the map's entries as they stood in HttpRequest: on their own, a valid HttpRequest.
-            Request.Attributes.Request.Http.MergeFrom(AttributeContext.Types.HttpRequest.Parser.ParseFrom(entries));
+            target.MergeFrom(parser.ParseFrom(held));
             return null;
         }
         catch (InvalidProtocolBufferException ex)
         {
-            headersError = ex.Message;
-            return headersError;
+            return ex.Message;
         }
     }
 

@@ -18,8 +18,8 @@ public readonly record struct CertificateCacheStatistics(int Entries, int Capaci
 /// Per snapshot (kept in <see cref="RegistrySnapshot.GetOrAddExtension{T}"/>, so a reload starts an
 /// empty one): the encoded certificate, or the whole XFCC header, to the certificate ID and validity
 /// period. A hit costs one dictionary lookup; nothing is decoded or parsed. Encoded certificates are
-/// keyed by their bytes, so one received as gRPC's UTF-8 bytes is found without becoming a string, and
-/// hashed with XxHash3, which reads a 2 KB certificate several times faster than a string hash. Only what Envoy
+/// keyed by their bytes, hashed with XxHash3, so one received as gRPC's UTF-8 bytes is found without
+/// becoming a string. Only what Envoy
 /// itself would write is admitted (one key per certificate), and only for certificates the registry
 /// knows (registered, in any state) or that an auto-registering CA signed, so strangers sending
 /// endless new certificates cannot grow it; a hard capacity bounds it besides, and when full it stops
