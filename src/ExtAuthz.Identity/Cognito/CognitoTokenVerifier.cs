@@ -222,40 +222,25 @@ public sealed partial class CognitoTokenVerifier : IDisposable
     {
         verified = null!;
         JsonWebToken jwt;
+        TokenClaims claims;
         try
         {
             jwt = new JsonWebToken(token);
+            if (Refusal(jwt, out claims) is { } refusal)
+            {
+                return IdentityResult.Fail(IdentityFailure.Malformed, refusal);
+            }
         }
         catch (ArgumentException)
         {
             return IdentityResult.Fail(IdentityFailure.Malformed,
                 "the bearer token's header or payload is not base64url-encoded JSON, or a registered claim (iss, aud, exp, nbf, …) has the wrong type");
         }
-
-        if (AlgorithmRefusal(jwt.Alg) is { } refusal)
+        catch (InvalidOperationException ex)
         {
-            return IdentityResult.Fail(IdentityFailure.Malformed, refusal);
+            // JsonWebToken reads claims lazily: a string claim that is not UTF-8 throws only when it is read.
+            return IdentityResult.Fail(IdentityFailure.Malformed, $"the bearer token's header or payload could not be read: {(ex.InnerException ?? ex).Message}");
         }
-
-        if (jwt.TryGetHeaderValue<string>("crit", out _))
-        {
-            return IdentityResult.Fail(IdentityFailure.Malformed, "the token's header lists critical extensions (crit), which this verifier does not implement");
-        }
-
-        if (!jwt.TryGetPayloadValue<string[]>("amr", out var amr) && jwt.TryGetPayloadValue<object>("amr", out _))
-        {
-            return IdentityResult.Fail(IdentityFailure.Malformed, "the token's amr is not a list of strings");
-        }
-
-        var claims = new TokenClaims(
-            jwt.Alg,
-            string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid,
-            string.IsNullOrEmpty(jwt.Issuer) ? null : jwt.Issuer,
-            [.. jwt.Audiences],
-            string.IsNullOrEmpty(jwt.Subject) ? null : jwt.Subject,
-            amr,
-            jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero),
-            jwt.ValidFrom == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero));
 
         if (Route(state, claims, out var authority) is { } unrouted)
         {
@@ -273,6 +258,37 @@ public sealed partial class CognitoTokenVerifier : IDisposable
         }
 
         verified = new VerifiedToken(claims, authority, keys);
+        return null;
+    }
+
+    /// <summary>Why the token's header or claims are refused before any key is looked for, or null with <paramref name="claims"/> read.</summary>
+    private string? Refusal(JsonWebToken jwt, out TokenClaims claims)
+    {
+        claims = null!;
+        if (AlgorithmRefusal(jwt.Alg) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (jwt.TryGetHeaderValue<string>("crit", out _))
+        {
+            return "the token's header lists critical extensions (crit), which this verifier does not implement";
+        }
+
+        if (!jwt.TryGetPayloadValue<string[]>("amr", out var amr) && jwt.TryGetPayloadValue<object>("amr", out _))
+        {
+            return "the token's amr is not a list of strings";
+        }
+
+        claims = new TokenClaims(
+            jwt.Alg,
+            string.IsNullOrEmpty(jwt.Kid) ? null : jwt.Kid,
+            string.IsNullOrEmpty(jwt.Issuer) ? null : jwt.Issuer,
+            [.. jwt.Audiences],
+            string.IsNullOrEmpty(jwt.Subject) ? null : jwt.Subject,
+            amr,
+            jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero),
+            jwt.ValidFrom == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero));
         return null;
     }
 

@@ -323,6 +323,9 @@ public sealed class CognitoTokenVerifierTests : IDisposable
     [InlineData("eyJub3QganNvbg.eyJzdWIiOiJ4In0.c2ln", "is not base64url-encoded JSON")]
     [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJleHAiOiJzb29uIn0.c2ln", "a registered claim (iss, aud, exp, nbf, …) has the wrong type")]
     [InlineData("eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln", "names no algorithm (alg)")]
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiLNIn0.c2ln", "is not base64url-encoded JSON")]
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4IiwiYW1yIjpbIs0iXX0.c2ln", "the bearer token's header or payload could not be read: ")]
+    [InlineData("eyJhbGciOiJSUzI1NiIsImtpZCI6Iv8ifQ.eyJzdWIiOiJ4In0.c2ln", "is not base64url-encoded JSON")]
     public void A_malformed_token_is_refused(string token, string reason)
     {
         Refused(Verify(token), IdentityFailure.Malformed, reason);
