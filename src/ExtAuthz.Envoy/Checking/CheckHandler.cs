@@ -47,7 +47,7 @@ public sealed partial class CheckHandler
     /// <summary>Decides one CheckRequest and answers it; never throws.</summary>
     public CheckAnswer Answer(CheckRequest? request) => Answer(request, null);
 
-    /// <summary>Decides one CheckRequest as gRPC received it, parsing its held-back headers only if the Check reads them; never throws.</summary>
+    /// <summary>Decides one CheckRequest as gRPC received it, materializing it only if the Check reads more than <see cref="ReceivedCheck.Parse"/> read; never throws.</summary>
     public CheckAnswer Answer(ReceivedCheck received)
     {
         ArgumentNullException.ThrowIfNull(received);
@@ -92,7 +92,7 @@ public sealed partial class CheckHandler
             return;
         }
 
-        if (received is { HoldsHeaders: true } && !DecidedWithoutHeaders(attributes, http, received) && !TryMaterializeHeaders(received, outcome))
+        if (received is { IsWhole: false } && !DecidedFromFieldsRead(attributes, http, received) && !TryMaterialize(received, outcome))
         {
             return;
         }
@@ -161,26 +161,26 @@ public sealed partial class CheckHandler
     }
 
     /// <summary>
-    /// Whether the Check reads no request header before its route is known: an HTTP data-plane request
-    /// with a client certificate (so no XFCC or credential headers), Envoy's method and path fields (so no
-    /// pseudo-headers), and the SNI or host (so no <c>:authority</c>). Only the WebSocket upgrade then
-    /// reads one, and parses the held headers first.
+    /// Whether the Check reads only the fields <see cref="ReceivedCheck.Parse"/> reads until its route is
+    /// known: a client certificate (so no XFCC, credential headers or principal), and for HTTP a data-plane
+    /// request with Envoy's method and path fields (so no pseudo-headers) and the SNI or host (so no
+    /// <c>:authority</c>). Only the WebSocket upgrade then reads more, and materializes the request first.
     /// </summary>
-    private static bool DecidedWithoutHeaders(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ReceivedCheck received) =>
-        http is not null
-        && (!received.HeldCertificate.IsEmpty || !string.IsNullOrEmpty(attributes.Source?.Certificate))
-        && !string.IsNullOrEmpty(http.Method) && !string.IsNullOrEmpty(http.Path)
-        && (!string.IsNullOrEmpty(attributes.TlsSession?.Sni) || !string.IsNullOrEmpty(http.Host))
-        && (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) || plane == ContextExtensionKeys.DataPlane);
+    private static bool DecidedFromFieldsRead(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ReceivedCheck received) =>
+        !received.Certificate.IsEmpty
+        && (http is null
+            || (!string.IsNullOrEmpty(http.Method) && !string.IsNullOrEmpty(http.Path)
+                && (!string.IsNullOrEmpty(attributes.TlsSession?.Sni) || !string.IsNullOrEmpty(http.Host))
+                && (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) || plane == ContextExtensionKeys.DataPlane)));
 
-    private static bool TryMaterializeHeaders(ReceivedCheck received, CheckOutcome outcome)
+    private static bool TryMaterialize(ReceivedCheck received, CheckOutcome outcome)
     {
-        if (received.MaterializeHeaders() is not { } error)
+        if (received.Materialize() is not { } error)
         {
             return true;
         }
 
-        outcome.Invalid($"the CheckRequest's HTTP headers are not valid protobuf: {error}");
+        outcome.Invalid($"the CheckRequest is not valid protobuf: {error}");
         return false;
     }
 
@@ -222,9 +222,9 @@ public sealed partial class CheckHandler
     private IdentityResult Authenticate(RegistrySnapshot snapshot, AttributeContext attributes, ReceivedCheck? received, AttributeContext.Types.HttpRequest? http,
         RequestLine line, ConnectionFacts facts, Listener listener)
     {
-        if (received is not null && !received.HeldCertificate.IsEmpty)
+        if (received is not null && !received.Certificate.IsEmpty)
         {
-            return X509CertificateIdentity.FromEnvoyCertificate(snapshot, received.HeldCertificate, facts, options.Time);
+            return X509CertificateIdentity.FromEnvoyCertificate(snapshot, received.Certificate, facts, options.Time);
         }
 
         var certificate = attributes.Source?.Certificate;
@@ -303,7 +303,7 @@ public sealed partial class CheckHandler
 
         if (route.Operation == WebSocketUpgrade)
         {
-            if (received is null || TryMaterializeHeaders(received, outcome))
+            if (received is null || TryMaterialize(received, outcome))
             {
                 Upgrade(http, facts, subject, outcome);
             }

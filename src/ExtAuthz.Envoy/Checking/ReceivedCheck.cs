@@ -1,393 +1,461 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Unicode;
 using Envoy.Service.Auth.V3;
+using Envoy.Config.Core.V3;
 using Google.Protobuf;
 
 namespace ExtAuthz.Envoy.Checking;
 
 /// <summary>
-/// A CheckRequest as gRPC received it, with fields held back as protobuf bytes until they are needed:
-/// the HTTP headers map (<c>attributes.request.http.headers</c>; building it is half the cost of
-/// parsing the request, a string for every name and value and a map entry for each) and the client
-/// certificate (<c>attributes.source.certificate</c>, 1–4 KB of URL-encoded PEM, which a known device's
-/// Check looks up by its bytes without making a string of it), both until a Check reads them; and
-/// <c>attributes.metadata_context</c> and <c>route_metadata_context</c>, which no Check reads (Envoy
-/// sends both, empty by default). A device's X.509
-/// request is decided without reading any. Everything else is parsed by Google.Protobuf as usual; the held fields are
-/// parsed the same way when <see cref="Materialize"/> runs, so the request is then exactly what parsing
-/// it whole gives (tests hold it to that on mutated input). Bytes that are not a CheckRequest are never
-/// an exception here: <see cref="ParseError"/> says why, and the Check answers it as an invalid request.
-/// A held header or metadata field that protobuf would refuse (a string that is not UTF-8, which Envoy
-/// never sends) is noticed when it is parsed: a header by a Check that reads the headers, metadata never
-/// by a Check.
+/// A CheckRequest as gRPC received it, read in two steps. <see cref="Parse"/> reads straight off the
+/// wire only what a device's Check reads — the source and destination addresses and services, the
+/// HTTP method, path and host, the route's context extensions, the TLS SNI — and keeps the client
+/// certificate as its UTF-8 bytes (1–4 KB of URL-encoded PEM, which a known device's Check looks up
+/// without making a string of it). Everything else (the headers, the principal, the metadata, the
+/// time, …) stays in the kept bytes until <see cref="Materialize"/> parses them whole with
+/// Google.Protobuf, so the request is then exactly what parsing it whole gives (tests hold it to that on
+/// mutated input). Building the headers map alone was half the cost of parsing the request whole.
+/// <para>
+/// Bytes that are not a CheckRequest are never an exception here: <see cref="ParseError"/> says why,
+/// and the Check answers it as an invalid request. Every field read here is checked as protobuf
+/// checks it (well-formed, strings UTF-8), and so is every other string of the messages read here; a
+/// message not read here (the headers map, <c>header_map</c>, <c>request.time</c>, the peers'
+/// labels, the metadata) that protobuf would refuse is noticed when a Check materializes the request.
+/// Envoy never sends such bytes.
+/// </para>
 /// </summary>
 public sealed class ReceivedCheck
 {
-    private byte[]? heldHeaders;
-    private string? headersError;
-    private byte[]? heldCertificate;
-    private int certificateValueStart;
-    private byte[]? heldMetadata;
-    private string? metadataError;
+    private readonly byte[]? bytes;
+    private readonly int certificateStart;
+    private readonly int certificateLength;
+    private bool materialized;
+    private string? materializeError;
 
-    private ReceivedCheck(CheckRequest request, byte[]? heldHeaders, byte[]? heldCertificate, byte[]? heldMetadata, string? parseError = null)
+    private ReceivedCheck(CheckRequest request, string? parseError)
     {
-        ParseError = parseError;
         Request = request;
-        this.heldHeaders = heldHeaders;
-        this.heldCertificate = heldCertificate;
-        this.heldMetadata = heldMetadata;
-        if (heldCertificate is not null)
-        {
-            // The held certificate is its whole field, as Split checked it: the tag, the length, the value.
-            var position = 0;
-            TryReadVarint(heldCertificate, ref position, out _);
-            TryReadVarint(heldCertificate, ref position, out _);
-            certificateValueStart = position;
-        }
+        ParseError = parseError;
+    }
+
+    private ReceivedCheck(CheckRequest request, byte[] bytes, int certificateStart, int certificateLength)
+    {
+        Request = request;
+        this.bytes = bytes;
+        this.certificateStart = certificateStart;
+        this.certificateLength = certificateLength;
     }
 
     /// <summary>
-    /// The request. While headers are held, its HTTP headers map is empty; while the certificate is held,
-    /// <c>attributes.source.certificate</c> is, and <see cref="HeldCertificate"/> has it.
+    /// The request: until it is materialized, only the fields <see cref="Parse"/> reads are set (the
+    /// client certificate not among them: see <see cref="Certificate"/>).
     /// </summary>
     public CheckRequest Request { get; }
 
     /// <summary>Why gRPC's payload is not a CheckRequest (Google.Protobuf's words), or null; <see cref="Request"/> is then empty.</summary>
     public string? ParseError { get; }
 
-    /// <summary>Whether header entries are still held back.</summary>
-    public bool HoldsHeaders => heldHeaders is not null;
+    /// <summary>Whether <see cref="Request"/> holds every field of the bytes (parsed whole, or materialized).</summary>
+    public bool IsWhole => bytes is null || materialized;
 
-    /// <summary>Whether <c>metadata_context</c> or <c>route_metadata_context</c> is still held back.</summary>
-    public bool HoldsMetadata => heldMetadata is not null;
+    /// <summary>
+    /// The client certificate's UTF-8 bytes (<c>attributes.source.certificate</c>, the last one sent),
+    /// read straight off the wire; empty when there is none, or when the request was given whole
+    /// (<see cref="Of"/>: read <see cref="Request"/>'s).
+    /// </summary>
+    public ReadOnlySpan<byte> Certificate => bytes.AsSpan(certificateStart, certificateLength);
 
-    /// <summary>Whether the client certificate is still held back.</summary>
-    public bool HoldsCertificate => heldCertificate is not null;
-
-    /// <summary>The held client certificate's UTF-8 bytes (what the field would hold as a string); empty when none is held.</summary>
-    public ReadOnlySpan<byte> HeldCertificate => heldCertificate.AsSpan(certificateValueStart);
-
-    /// <summary>A request parsed whole, with nothing held (in-process callers).</summary>
+    /// <summary>A request parsed whole (in-process callers).</summary>
     public static ReceivedCheck Of(CheckRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new ReceivedCheck(request, null, null, null);
+        return new ReceivedCheck(request, parseError: null);
     }
 
     /// <summary>
-    /// Parses gRPC's payload, holding the fields above back; never throws. Input that is not well-formed
-    /// protobuf, or uses the deprecated groups, is parsed whole by Google.Protobuf, which accepts it or
-    /// refuses it (then <see cref="ParseError"/>) as it always does.
+    /// Reads gRPC's payload as described above; never throws. Input that is not well-formed protobuf,
+    /// that protobuf would refuse in a field read here, or that uses the deprecated groups, is parsed
+    /// whole by Google.Protobuf, which accepts it or refuses it (then <see cref="ParseError"/>) as it always does.
     /// </summary>
     public static ReceivedCheck Parse(ReadOnlySequence<byte> payload)
     {
         try
         {
-            return payload.Length > int.MaxValue / 4 ? Of(CheckRequest.Parser.ParseFrom(payload)) : SplitAndParse(payload);
+            if (payload.Length <= int.MaxValue)
+            {
+                var bytes = payload.ToArray();
+                var request = new CheckRequest();
+                var reader = new Reader(bytes);
+                if (reader.ReadRoot(request))
+                {
+                    return new ReceivedCheck(request, bytes, reader.CertificateStart, reader.CertificateLength);
+                }
+            }
+
+            return Of(CheckRequest.Parser.ParseFrom(payload));
         }
         catch (InvalidProtocolBufferException ex)
         {
-            return new ReceivedCheck(new CheckRequest(), null, null, null, ex.Message);
+            return new ReceivedCheck(new CheckRequest(), ex.Message);
         }
     }
 
-    private static ReceivedCheck SplitAndParse(ReadOnlySequence<byte> payload)
-    {
-        var length = (int)payload.Length;
-        var pool = ArrayPool<byte>.Shared;
-
-        // One pooled buffer in three parts: the rewritten message (never longer than the input; the slack
-        // covers writing each nested message a few bytes further on before its length prefix is known),
-        // then the header entries and the metadata fields held back (each at most the input's length).
-        var outputLength = length + 16;
-        var scratch = pool.Rent(outputLength + (2 * length));
-        var contiguous = payload.IsSingleSegment ? null : pool.Rent(length);
-        try
-        {
-            ReadOnlySpan<byte> input = payload.IsSingleSegment ? payload.FirstSpan : contiguous.AsSpan(0, length);
-            if (contiguous is not null)
-            {
-                payload.CopyTo(contiguous);
-            }
-
-            var output = scratch.AsSpan(0, outputLength);
-            var headers = scratch.AsSpan(outputLength, length);
-            var metadata = scratch.AsSpan(outputLength + length, length);
-            var held = new Held(headers, metadata);
-            if (!Split(input, Level.Root, output, out var written, ref held) || (held.HeadersLength == 0 && held.Certificate.IsEmpty && held.MetadataLength == 0))
-            {
-                return Of(CheckRequest.Parser.ParseFrom(payload));
-            }
-
-            return new ReceivedCheck(
-                CheckRequest.Parser.ParseFrom(output[..written]),
-                held.HeadersLength == 0 ? null : headers[..held.HeadersLength].ToArray(),
-                held.Certificate.IsEmpty ? null : held.Certificate.ToArray(),
-                held.MetadataLength == 0 ? null : metadata[..held.MetadataLength].ToArray());
-        }
-        finally
-        {
-            pool.Return(scratch);
-            if (contiguous is not null)
-            {
-                pool.Return(contiguous);
-            }
-        }
-    }
-
-    /// <summary>Parses everything held into the request, once; null, or why protobuf refuses a held field (said again by later calls).</summary>
+    /// <summary>
+    /// Parses the bytes whole into the request, once; null, or why protobuf refuses them (said again by
+    /// later calls; the request then keeps only what <see cref="Parse"/> read).
+    /// </summary>
     public string? Materialize()
     {
-        if (MaterializeHeaders() is { } error)
+        if (!IsWhole)
         {
-            return error;
-        }
-
-        if (heldCertificate is { } field)
-        {
-            heldCertificate = null;
-            certificateValueStart = 0;
-
-            // The held field on its own is a valid Peer (Split checked its UTF-8); merging it sets the
-            // certificate as parsing it in place would.
-            Merge(Request.Attributes.Source, AttributeContext.Types.Peer.Parser, field);
-        }
-
-        if (heldMetadata is { } fields)
-        {
-            heldMetadata = null;
-
-            // On their own the held fields are a valid AttributeContext; merging sets and merges them as parsing in place would.
-            metadataError = Merge(Request.Attributes, AttributeContext.Parser, fields);
-        }
-
-        return metadataError;
-    }
-
-    /// <summary>
-    /// Parses the held header entries into the request's headers map, once; null, or why protobuf refuses
-    /// them (the request is then left without them, and later calls say so again).
-    /// </summary>
-    public string? MaterializeHeaders()
-    {
-        if (heldHeaders is { } entries)
-        {
-            heldHeaders = null;
-
-            // The held bytes are the map's entries as they stood in HttpRequest: on their own, a valid HttpRequest.
-            headersError = Merge(Request.Attributes.Request.Http, AttributeContext.Types.HttpRequest.Parser, entries);
-        }
-
-        return headersError;
-    }
-
-    /// <summary>Merges the held bytes, parsed as a <typeparamref name="T"/>, into <paramref name="target"/>; null, or why protobuf refuses them.</summary>
-    private static string? Merge<T>(T target, MessageParser<T> parser, byte[] held)
-        where T : IMessage<T>
-    {
-        try
-        {
-            target.MergeFrom(parser.ParseFrom(held));
-            return null;
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            return ex.Message;
-        }
-    }
-
-    /// <summary>
-    /// Copies <paramref name="input"/> (a message at <paramref name="level"/>) into <paramref name="output"/>
-    /// without the fields held back, which go to <paramref name="held"/>. False for anything not
-    /// well-formed, or a group.
-    /// </summary>
-    private static bool Split(ReadOnlySpan<byte> input, Level level, Span<byte> output, out int written, ref Held held)
-    {
-        written = 0;
-
-        // Fields that stay are copied in runs, from kept up to the next field held back or rewritten.
-        var kept = 0;
-        var position = 0;
-        while (position < input.Length)
-        {
-            var fieldStart = position;
-            if (!TryReadVarint(input, ref position, out var tag) || tag >> 3 == 0 || tag >> 3 > int.MaxValue)
+            materialized = true;
+            try
             {
-                return false;
+                // What Parse read is the whole's, field for field, with no repeated field among it (maps and
+                // oneofs merge by replacing): merging the whole in gives exactly the whole.
+                Request.MergeFrom(CheckRequest.Parser.ParseFrom(bytes));
             }
-
-            var field = (int)(tag >> 3);
-            switch ((int)(tag & 7))
+            catch (InvalidProtocolBufferException ex)
             {
-                case 0:
-                    if (!TryReadVarint(input, ref position, out _))
-                    {
-                        return false;
-                    }
+                materializeError = ex.Message;
+            }
+        }
 
-                    continue;
-                case 1:
-                    position += 8;
-                    continue;
-                case 5:
-                    position += 4;
-                    continue;
-                case 2:
-                    break;
-                default:
+        return materializeError;
+    }
+
+    /// <summary>
+    /// Reads the fields described above into generated messages as Google.Protobuf's generated code
+    /// does: a known field by its tag (number and wire type), anything else an unknown field stepped
+    /// over (and not kept: the whole parse brings unknown fields when the request is materialized); the
+    /// last value of a scalar or oneof member wins; a message field sent again merges. False where the
+    /// bytes are not well-formed, a string read or checked here is not UTF-8, a group appears, or an
+    /// address is not a socket address (a pipe or an internal address, which no Check reads): the
+    /// request is then parsed whole.
+    /// </summary>
+    private ref struct Reader(ReadOnlySpan<byte> input)
+    {
+        private const int VarintType = 0;
+        private const int DelimitedType = 2;
+
+        private readonly ReadOnlySpan<byte> input = input;
+
+        public int CertificateStart { get; private set; }
+
+        public int CertificateLength { get; private set; }
+
+        public bool ReadRoot(CheckRequest request)
+        {
+            var position = 0;
+            while (Next(ref position, input.Length, out var field, out _, out var start, out var end))
+            {
+                if (field == Delimited(1) && !ReadAttributes(request.Attributes ??= new AttributeContext(), start, end))
+                {
                     return false;
+                }
             }
 
-            if (!TryReadVarint(input, ref position, out var size) || size > (ulong)(input.Length - position))
+            return position == input.Length;
+        }
+
+        private bool ReadAttributes(AttributeContext attributes, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
             {
-                return false;
+                var read = field switch
+                {
+                    (1 << 3) | DelimitedType => ReadPeer(attributes.Source ??= new AttributeContext.Types.Peer(), start, end, source: true),
+                    (2 << 3) | DelimitedType => ReadPeer(attributes.Destination ??= new AttributeContext.Types.Peer(), start, end, source: false),
+                    (4 << 3) | DelimitedType => ReadRequest(attributes.Request ??= new AttributeContext.Types.Request(), start, end),
+                    (10 << 3) | DelimitedType => ReadStringEntry(attributes.ContextExtensions, start, end),
+                    (12 << 3) | DelimitedType => ReadTlsSession(attributes.TlsSession ??= new AttributeContext.Types.TLSSession(), start, end),
+                    _ => true,
+                };
+                if (!read)
+                {
+                    return false;
+                }
             }
 
-            var content = input.Slice(position, (int)size);
-            var end = position + (int)size;
-            var inner = Inner(level, field);
-            if (inner == Level.None)
+            return position == limit;
+        }
+
+        private bool ReadPeer(AttributeContext.Types.Peer peer, int position, int limit, bool source)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
             {
-                position = end;
-                continue;
+                bool read;
+                switch (field)
+                {
+                    case (1 << 3) | DelimitedType:
+                        read = ReadAddress(peer.Address ??= new Address(), start, end);
+                        break;
+                    case (2 << 3) | DelimitedType:
+                        read = TryString(start, end, out var service);
+                        peer.Service = service;
+                        break;
+                    case (4 << 3) | DelimitedType:
+                        // The principal: no Check reads it unmaterialized; checked as protobuf would.
+                        read = IsUtf8(start, end);
+                        break;
+                    case (5 << 3) | DelimitedType:
+                        read = IsUtf8(start, end);
+                        if (source)
+                        {
+                            (CertificateStart, CertificateLength) = (start, end - start);
+                        }
+
+                        break;
+                    default:
+                        read = true;
+                        break;
+                }
+
+                if (!read)
+                {
+                    return false;
+                }
             }
 
-            if (inner == Level.Certificate && !Utf8.IsValid(content))
+            return position == limit;
+        }
+
+        private readonly bool ReadAddress(Address address, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
             {
-                // Protobuf refuses a string that is not UTF-8: so does parsing this request whole.
-                return false;
+                switch (field)
+                {
+                    case (1 << 3) | DelimitedType:
+                        // A oneof member: sent again, it merges only into a socket address (the generated code's rule).
+                        var socket = address.AddressCase == Address.AddressOneofCase.SocketAddress ? address.SocketAddress : new SocketAddress();
+                        if (!ReadSocketAddress(socket, start, end))
+                        {
+                            return false;
+                        }
+
+                        address.SocketAddress = socket;
+                        break;
+                    case (2 << 3) | DelimitedType or (3 << 3) | DelimitedType:
+                        return false;
+                }
             }
 
-            input[kept..fieldStart].CopyTo(output[written..]);
-            written += fieldStart - kept;
-            kept = end;
-            position = end;
-            switch (inner)
+            return position == limit;
+        }
+
+        private readonly bool ReadSocketAddress(SocketAddress socket, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out var value, out var start, out var end))
             {
-                case Level.HeaderEntry:
-                    // Held back whole, tag and length included; entries keep their order.
-                    held.AddHeaderEntry(input[fieldStart..end]);
-                    break;
-                case Level.Metadata:
-                    held.AddMetadata(input[fieldStart..end]);
-                    break;
-                case Level.Certificate:
-                    // A singular field: the last occurrence wins, as it does when protobuf parses it.
-                    held.Certificate = input[fieldStart..end];
-                    break;
-                default:
-                    // A message on the way to a held field: rewritten without it, under its new length.
-                    var rewritten = output[written..];
-                    var tagLength = WriteVarint(rewritten, tag);
-                    if (!Split(content, inner, rewritten[(tagLength + 5)..], out var innerWritten, ref held))
+                bool read;
+                switch (field)
+                {
+                    case (1 << 3) | VarintType:
+                        socket.Protocol = (SocketAddress.Types.Protocol)(int)value;
+                        read = true;
+                        break;
+                    case (2 << 3) | DelimitedType:
+                        read = TryString(start, end, out var ip);
+                        socket.Address = ip;
+                        break;
+                    case (3 << 3) | VarintType:
+                        socket.PortValue = (uint)value;
+                        read = true;
+                        break;
+                    case (4 << 3) | DelimitedType:
+                        read = TryString(start, end, out var named);
+                        socket.NamedPort = named;
+                        break;
+                    case (5 << 3) | DelimitedType:
+                        read = TryString(start, end, out var resolver);
+                        socket.ResolverName = resolver;
+                        break;
+                    case (6 << 3) | VarintType:
+                        socket.Ipv4Compat = value != 0;
+                        read = true;
+                        break;
+                    default:
+                        read = true;
+                        break;
+                }
+
+                if (!read)
+                {
+                    return false;
+                }
+            }
+
+            return position == limit;
+        }
+
+        private bool ReadRequest(AttributeContext.Types.Request request, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
+            {
+                if (field == Delimited(2) && !ReadHttp(request.Http ??= new AttributeContext.Types.HttpRequest(), start, end))
+                {
+                    return false;
+                }
+            }
+
+            return position == limit;
+        }
+
+        private readonly bool ReadHttp(AttributeContext.Types.HttpRequest http, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
+            {
+                bool read;
+                switch (field)
+                {
+                    case (2 << 3) | DelimitedType:
+                        read = TryString(start, end, out var method);
+                        http.Method = method;
+                        break;
+                    case (4 << 3) | DelimitedType:
+                        read = TryString(start, end, out var path);
+                        http.Path = path;
+                        break;
+                    case (5 << 3) | DelimitedType:
+                        read = TryString(start, end, out var host);
+                        http.Host = host;
+                        break;
+                    case (1 << 3) | DelimitedType or (6 << 3) | DelimitedType or (7 << 3) | DelimitedType or (8 << 3) | DelimitedType
+                        or (10 << 3) | DelimitedType or (11 << 3) | DelimitedType:
+                        // id, scheme, query, fragment, protocol, body: no Check reads them unmaterialized; checked as protobuf would.
+                        read = IsUtf8(start, end);
+                        break;
+                    default:
+                        read = true;
+                        break;
+                }
+
+                if (!read)
+                {
+                    return false;
+                }
+            }
+
+            return position == limit;
+        }
+
+        private readonly bool ReadTlsSession(AttributeContext.Types.TLSSession session, int position, int limit)
+        {
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
+            {
+                if (field == Delimited(1))
+                {
+                    if (!TryString(start, end, out var sni))
                     {
                         return false;
                     }
 
-                    var lengthLength = WriteVarint(rewritten[tagLength..], (ulong)innerWritten);
-                    rewritten.Slice(tagLength + 5, innerWritten).CopyTo(rewritten[(tagLength + lengthLength)..]);
-                    written += tagLength + lengthLength + innerWritten;
-                    break;
+                    session.Sni = sni;
+                }
             }
+
+            return position == limit;
         }
 
-        // A fixed-width field may claim bytes past the end: not well-formed.
-        if (position > input.Length)
+        /// <summary>A <c>map&lt;string, string&gt;</c> entry: its key and value (each the last sent, else empty); it replaces any earlier entry for its key.</summary>
+        private readonly bool ReadStringEntry(Google.Protobuf.Collections.MapField<string, string> map, int position, int limit)
         {
+            string key = string.Empty, value = string.Empty;
+            while (Next(ref position, limit, out var field, out _, out var start, out var end))
+            {
+                var read = field switch
+                {
+                    (1 << 3) | DelimitedType => TryString(start, end, out key),
+                    (2 << 3) | DelimitedType => TryString(start, end, out value),
+                    _ => true,
+                };
+                if (!read)
+                {
+                    return false;
+                }
+            }
+
+            if (position != limit)
+            {
+                return false;
+            }
+
+            map[key] = value;
+            return true;
+        }
+
+        private readonly bool TryString(int start, int end, out string value)
+        {
+            var content = input[start..end];
+            var valid = Utf8.IsValid(content);
+            value = valid ? Encoding.UTF8.GetString(content) : string.Empty;
+            return valid;
+        }
+
+        private readonly bool IsUtf8(int start, int end) => Utf8.IsValid(input[start..end]);
+
+        /// <summary>
+        /// Reads the next field before <paramref name="limit"/>: its tag as <paramref name="field"/>, a
+        /// varint's <paramref name="value"/>, a length-delimited field's content as
+        /// <paramref name="start"/>..<paramref name="end"/> (fixed-width fields are stepped over), and
+        /// <paramref name="position"/> past it. False at <paramref name="limit"/>; false with
+        /// <paramref name="position"/> set past it, which the caller refuses, where a field is not
+        /// well-formed or is a group.
+        /// </summary>
+        private readonly bool Next(ref int position, int limit, out uint field, out ulong value, out int start, out int end)
+        {
+            start = end = 0;
+            value = 0;
+            field = 0;
+            if (position >= limit)
+            {
+                return false;
+            }
+
+            if (TryVarint(ref position, limit, out var tag) && tag >> 3 != 0 && tag <= uint.MaxValue)
+            {
+                field = (uint)tag;
+                switch (tag & 7)
+                {
+                    case VarintType when TryVarint(ref position, limit, out value):
+                        return true;
+                    case 1 when limit - position >= 8:
+                        position += 8;
+                        return true;
+                    case 5 when limit - position >= 4:
+                        position += 4;
+                        return true;
+                    case DelimitedType when TryVarint(ref position, limit, out var length) && length <= (ulong)(limit - position):
+                        start = position;
+                        end = position + (int)length;
+                        position = end;
+                        return true;
+                }
+            }
+
+            // Not well-formed, or a group (deprecated; Envoy never sends one): Google.Protobuf decides.
+            position = int.MaxValue;
             return false;
         }
 
-        input[kept..].CopyTo(output[written..]);
-        written += input.Length - kept;
-        return true;
-    }
-
-    /// <summary>
-    /// Where a length-delimited field leads: into a message on the way to a held field (CheckRequest.attributes
-    /// = 1; AttributeContext.request = 4, .source = 1; Request.http = 2), to a held field (HttpRequest.headers
-    /// = 3, an entry of the map; Peer.certificate = 5; AttributeContext.metadata_context = 11 and
-    /// .route_metadata_context = 13), or nowhere of interest.
-    /// </summary>
-    private static Level Inner(Level level, int field) => (level, field) switch
-    {
-        (Level.Root, 1) => Level.Attributes,
-        (Level.Attributes, 4) => Level.Request,
-        (Level.Attributes, 1) => Level.Source,
-        (Level.Attributes, 11 or 13) => Level.Metadata,
-        (Level.Request, 2) => Level.Http,
-        (Level.Http, 3) => Level.HeaderEntry,
-        (Level.Source, 5) => Level.Certificate,
-        _ => Level.None,
-    };
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> input, ref int position, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && position < input.Length; shift += 7)
+        private readonly bool TryVarint(ref int position, int limit, out ulong value)
         {
-            var b = input[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
+            value = 0;
+            for (var shift = 0; shift < 64 && position < limit; shift += 7)
             {
-                return true;
+                var b = input[position++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return true;
+                }
             }
+
+            return false;
         }
 
-        return false;
-    }
-
-    private static int WriteVarint(Span<byte> output, ulong value)
-    {
-        var count = 0;
-        while (value >= 0x80)
-        {
-            output[count++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        output[count++] = (byte)value;
-        return count;
-    }
-
-    private enum Level
-    {
-        None,
-        Root,
-        Attributes,
-        Request,
-        Http,
-        Source,
-        HeaderEntry,
-        Certificate,
-        Metadata,
-    }
-
-    /// <summary>
-    /// What splitting has held back so far: header entries and metadata fields, each in order, and the
-    /// last certificate field (a slice of the input).
-    /// </summary>
-    private ref struct Held(Span<byte> headers, Span<byte> metadata)
-    {
-        private readonly Span<byte> headers = headers;
-        private readonly Span<byte> metadata = metadata;
-
-        public int HeadersLength { get; private set; }
-
-        public int MetadataLength { get; private set; }
-
-        public ReadOnlySpan<byte> Certificate { get; set; }
-
-        public void AddHeaderEntry(ReadOnlySpan<byte> entry)
-        {
-            entry.CopyTo(headers[HeadersLength..]);
-            HeadersLength += entry.Length;
-        }
-
-        public void AddMetadata(ReadOnlySpan<byte> field)
-        {
-            field.CopyTo(metadata[MetadataLength..]);
-            MetadataLength += field.Length;
-        }
+        private static uint Delimited(int field) => ((uint)field << 3) | DelimitedType;
     }
 }

@@ -18,9 +18,10 @@ using Metadata = Envoy.Config.Core.V3.Metadata;
 namespace ExtAuthz.Envoy.Tests.Checking;
 
 /// <summary>
-/// <see cref="ReceivedCheck"/> holds the headers map and the client certificate back while parsing:
-/// once they are materialized the request must be exactly what Google.Protobuf parses from the same
-/// bytes, on any input; and a Check decided from it must answer as one decided from the request parsed whole.
+/// <see cref="ReceivedCheck"/> reads only what a device's Check reads off the wire and keeps the client
+/// certificate as bytes: once materialized the request must be exactly what Google.Protobuf parses from
+/// the same bytes, on any input; and a Check decided from it must answer as one decided from the request
+/// parsed whole.
 /// </summary>
 public sealed class ReceivedCheckTests : IDisposable
 {
@@ -66,9 +67,7 @@ public sealed class ReceivedCheckTests : IDisposable
             Assert.Null(received.Materialize());
 
             Assert.Equal(CheckRequest.Parser.ParseFrom(bytes), received.Request);
-            Assert.False(received.HoldsHeaders);
-            Assert.False(received.HoldsCertificate);
-            Assert.False(received.HoldsMetadata);
+            Assert.True(received.IsWhole);
         }
     }
 
@@ -92,6 +91,12 @@ public sealed class ReceivedCheckTests : IDisposable
                 }
 
                 var received = ReceivedCheck.Parse(Segmented(bytes, m.segments));
+                if (whole is not null && !received.IsWhole)
+                {
+                    // Before materializing: exactly the fields the reader reads, as the whole parse has them.
+                    Assert.Equal(FieldsRead(whole), received.Request);
+                }
+
                 var held = (received.ParseError ?? received.Materialize()) is null ? received.Request : null;
 
                 refused += whole is null ? 1 : 0;
@@ -101,7 +106,52 @@ public sealed class ReceivedCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_check_answers_the_same_from_held_headers_as_from_the_request_parsed_whole()
+    public void Mutated_bytes_get_the_answer_of_the_request_parsed_whole_or_its_refusal_when_materialized()
+    {
+        var handler = Handler();
+        var seeds = Requests().Select(r => r.Build().ToByteArray()).Where(b => b.Length < 10_000).ToArray();
+        var (decided, refused, deferred) = (0, 0, 0);
+        Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Int[0, 2].Array[1, 2], Gen.Int.Array[2], Gen.Int[1, 3], (seed, ops, numbers, segments) => (seed, ops, numbers, segments))
+            .Sample(m =>
+            {
+                var bytes = Mutate(seeds[m.seed], m.ops, m.numbers);
+                var received = ReceivedCheck.Parse(Segmented(bytes, m.segments));
+                handler.Answer(received);
+                var fromReceived = records[^1];
+                CheckRequest whole;
+                try
+                {
+                    whole = CheckRequest.Parser.ParseFrom(bytes);
+                }
+                catch (InvalidProtocolBufferException ex)
+                {
+                    if (fromReceived.Reason == $"the CheckRequest is not valid protobuf: {ex.Message}")
+                    {
+                        Assert.Equal(DecisionNames.InvalidRequest, fromReceived.Decision);
+                        refused++;
+                    }
+                    else
+                    {
+                        // Decided from the fields read, none of them refused: the refusal waits in the unread bytes.
+                        Assert.False(received.IsWhole);
+                        Assert.Equal(ex.Message, received.Materialize());
+                        deferred++;
+                    }
+
+                    return;
+                }
+
+                handler.Answer(whole);
+                var fromWhole = records[^1];
+                Assert.Equal((fromWhole.Decision, fromWhole.Reason, fromWhole.Principal, fromWhole.Action, fromWhole.Resource),
+                    (fromReceived.Decision, fromReceived.Reason, fromReceived.Principal, fromReceived.Action, fromReceived.Resource));
+                decided++;
+            }, iter: 3000, threads: 1);
+        Assert.True(decided > 300 && refused > 300, $"{decided} decided alike, {refused} refused alike, {deferred} refused when materialized");
+    }
+
+    [Fact]
+    public void A_check_answers_the_same_from_the_fields_read_as_from_the_request_parsed_whole()
     {
         var handler = Handler();
         foreach (var request in Requests())
@@ -117,22 +167,28 @@ public sealed class ReceivedCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_device_publish_is_decided_without_parsing_its_headers_or_certificate_and_an_upgrade_parses_the_headers()
+    public void A_device_publish_and_connection_are_decided_from_the_fields_read_and_an_upgrade_materializes_the_request()
     {
         var handler = Handler();
         var publish = ReceivedCheck.Parse(new ReadOnlySequence<byte>(Requests()[0].Build().ToByteArray()));
+        var connection = ReceivedCheck.Parse(new ReadOnlySequence<byte>(Requests()[8].Build().ToByteArray()));
         var upgrade = ReceivedCheck.Parse(new ReadOnlySequence<byte>(Requests()[5].Build().ToByteArray()));
 
         Assert.True(handler.Answer(publish).Allows);
-        Assert.True(publish.HoldsHeaders);
-        Assert.Empty(publish.Request.Attributes.Request.Http.Headers);
-        Assert.True(publish.HoldsCertificate);
+        Assert.False(publish.IsWhole);
+        var http = publish.Request.Attributes.Request.Http;
+        Assert.Equal(("POST", "/topics/sensors/sensor-1/temp?qos=1"), (http.Method, http.Path));
+        Assert.Empty(http.Headers);
+        Assert.Equal("", http.Id);
         Assert.Equal("", publish.Request.Attributes.Source.Certificate);
-        Assert.True(publish.HoldsMetadata);
+        Assert.Equal("", publish.Request.Attributes.Source.Principal);
         Assert.Null(publish.Request.Attributes.MetadataContext);
-        Assert.Equal(EnvoyCertificate.Encode(fleet.Sensor1), Encoding.UTF8.GetString(publish.HeldCertificate));
+        Assert.Equal(EnvoyCertificate.Encode(fleet.Sensor1), Encoding.UTF8.GetString(publish.Certificate));
+        Assert.True(handler.Answer(connection).Allows);
+        Assert.False(connection.IsWhole);
+        Assert.Equal("iot.example.com", connection.Request.Attributes.TlsSession.Sni);
         Assert.True(handler.Answer(upgrade).Allows);
-        Assert.False(upgrade.HoldsHeaders);
+        Assert.True(upgrade.IsWhole);
         Assert.Equal("websocket", upgrade.Request.Attributes.Request.Http.Headers["upgrade"]);
     }
 
@@ -149,14 +205,14 @@ public sealed class ReceivedCheckTests : IDisposable
         {
             var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
             var whole = CheckRequest.Parser.ParseFrom(bytes);
-            Assert.Equal(whole.Attributes.Source.Certificate, Encoding.UTF8.GetString(received.HeldCertificate));
+            Assert.Equal(whole.Attributes.Source.Certificate, Encoding.UTF8.GetString(received.Certificate));
             Assert.Null(received.Materialize());
             Assert.Equal(whole, received.Request);
         }
     }
 
     [Fact]
-    public void Metadata_held_back_merges_as_when_parsed_whole()
+    public void Metadata_left_unread_merges_as_when_parsed_whole()
     {
         static Metadata Filter(string filter, string key, string value) =>
             new() { FilterMetadata = { [filter] = new Struct { Fields = { [key] = Value.ForString(value) } } } };
@@ -171,7 +227,7 @@ public sealed class ReceivedCheckTests : IDisposable
         var bytes = first.ToByteArray().Concat(second.ToByteArray()).Concat(third.ToByteArray()).ToArray();
         var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
 
-        Assert.True(received.HoldsMetadata);
+        Assert.Null(received.Request.Attributes.MetadataContext);
         Assert.Null(received.Materialize());
         var whole = CheckRequest.Parser.ParseFrom(bytes);
         Assert.Equal(whole, received.Request);
@@ -231,7 +287,7 @@ public sealed class ReceivedCheckTests : IDisposable
     }
 
     [Fact]
-    public void A_header_protobuf_refuses_is_an_invalid_request_when_the_check_reads_the_headers()
+    public void A_header_protobuf_refuses_is_an_invalid_request_when_the_check_materializes_the_request()
     {
         var handler = Handler();
 
@@ -248,7 +304,121 @@ public sealed class ReceivedCheckTests : IDisposable
         var answer = handler.Answer(ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes))).ToResponse();
 
         Assert.Equal(RpcCodes.InvalidArgument, answer.Status.Code);
-        Assert.StartsWith("the CheckRequest's HTTP headers are not valid protobuf: ", records[^1].Reason, StringComparison.Ordinal);
+        Assert.StartsWith("the CheckRequest is not valid protobuf: ", records[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Concatenated_requests_merge_as_when_parsed_whole()
+    {
+        // Part of an address sent again: it merges into the socket address before it (a port replaced, a named port instead of a number).
+        var addresses = new CheckRequest
+        {
+            Attributes = new AttributeContext
+            {
+                Source = new AttributeContext.Types.Peer { Address = new() { SocketAddress = new() { PortValue = 1 } } },
+                Destination = new AttributeContext.Types.Peer { Address = new() { SocketAddress = new() { NamedPort = "https" } } },
+            },
+        };
+        var seeds = Requests().Select(r => r.Build().ToByteArray()).Where(b => b.Length < 10_000).Append(addresses.ToByteArray()).ToArray();
+        var handler = Handler();
+        foreach (var first in seeds)
+        {
+            foreach (var second in seeds)
+            {
+                byte[] bytes = [.. first, .. second];
+                var whole = CheckRequest.Parser.ParseFrom(bytes);
+                var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
+                Assert.False(received.IsWhole);
+                Assert.Equal(FieldsRead(whole), received.Request);
+
+                handler.Answer(received);
+                handler.Answer(whole);
+                var (a, b) = (records[^2], records[^1]);
+                Assert.Equal((b.Decision, b.Reason, b.Principal, b.Action, b.Resource), (a.Decision, a.Reason, a.Principal, a.Action, a.Resource));
+
+                Assert.Null(received.Materialize());
+                Assert.Equal(whole, received.Request);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_string_protobuf_refuses_in_a_message_read_is_refused_at_once_even_where_no_check_reads_it()
+    {
+        var request = Requests()[0].Build();
+        request.Attributes.Source.Principal = "CN=ok";
+        request.Attributes.Request.Http.Id = "id-ok";
+        foreach (var (good, bad) in new[] { ("CN=ok"u8.ToArray(), new byte[] { (byte)'C', 0xFF, 0xFE, (byte)'k', (byte)'!' }), ("id-ok"u8.ToArray(), [(byte)'i', (byte)'d', 0xC0, 0x80, (byte)'k']) })
+        {
+            var bytes = request.ToByteArray();
+            var at = bytes.AsSpan().IndexOf(good);
+            bad.CopyTo(bytes, at);
+            Assert.Throws<InvalidProtocolBufferException>(() => CheckRequest.Parser.ParseFrom(bytes));
+
+            var received = ReceivedCheck.Parse(new ReadOnlySequence<byte>(bytes));
+
+            Assert.NotNull(received.ParseError);
+            Assert.Equal(DecisionNames.InvalidRequest, Decision(Handler(), received));
+        }
+    }
+
+    private string Decision(CheckHandler handler, ReceivedCheck received)
+    {
+        handler.Answer(received);
+        return records[^1].Decision;
+    }
+
+    /// <summary>The fields <see cref="ReceivedCheck.Parse"/> reads, as <paramref name="whole"/> has them, and nothing else.</summary>
+    private static CheckRequest FieldsRead(CheckRequest whole)
+    {
+        static AttributeContext.Types.Peer? Peer(AttributeContext.Types.Peer? peer) => peer is null ? null : new()
+        {
+            Service = peer.Service,
+            Address = peer.Address is null ? null : new global::Envoy.Config.Core.V3.Address
+            {
+                SocketAddress = peer.Address.SocketAddress is not { } socket ? null : SocketAddress(socket),
+            },
+        };
+
+        static global::Envoy.Config.Core.V3.SocketAddress SocketAddress(global::Envoy.Config.Core.V3.SocketAddress socket)
+        {
+            var copy = new global::Envoy.Config.Core.V3.SocketAddress
+            {
+                Protocol = socket.Protocol,
+                Address = socket.Address,
+                ResolverName = socket.ResolverName,
+                Ipv4Compat = socket.Ipv4Compat,
+            };
+            if (socket.HasPortValue)
+            {
+                copy.PortValue = socket.PortValue;
+            }
+
+            if (socket.HasNamedPort)
+            {
+                copy.NamedPort = socket.NamedPort;
+            }
+
+            return copy;
+        }
+
+        if (whole.Attributes is not { } attributes)
+        {
+            return new CheckRequest();
+        }
+
+        var read = new AttributeContext
+        {
+            Source = Peer(attributes.Source),
+            Destination = Peer(attributes.Destination),
+            Request = attributes.Request is not { } request ? null : new AttributeContext.Types.Request
+            {
+                Http = request.Http is not { } http ? null : new AttributeContext.Types.HttpRequest { Method = http.Method, Path = http.Path, Host = http.Host },
+            },
+            TlsSession = attributes.TlsSession is null ? null : new AttributeContext.Types.TLSSession { Sni = attributes.TlsSession.Sni },
+        };
+        read.ContextExtensions.Add(attributes.ContextExtensions);
+        return new CheckRequest { Attributes = read };
     }
 
     private static byte[] Mutate(byte[] seed, int[] ops, int[] numbers)
