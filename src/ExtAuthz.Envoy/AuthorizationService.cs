@@ -19,7 +19,7 @@ public sealed class AuthorizationService(CheckHandler handler)
 {
     /// <summary>
     /// The Check method: Envoy's service and method names; its CheckRequest read as a <see cref="ReceivedCheck"/>
-    /// (the headers map, the certificate and the metadata held back until they are needed), our CheckAnswer written for its CheckResponse.
+    /// (only the fields a device's Check reads, the rest parsed when a Check needs it), our CheckAnswer written for its CheckResponse.
     /// </summary>
     public static Method<ReceivedCheck, CheckAnswer> CheckMethod { get; } = new(
         MethodType.Unary,

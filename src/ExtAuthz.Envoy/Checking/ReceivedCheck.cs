@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
-using Envoy.Service.Auth.V3;
 using Envoy.Config.Core.V3;
+using Envoy.Service.Auth.V3;
 using Google.Protobuf;
 
 namespace ExtAuthz.Envoy.Checking;
