@@ -43,8 +43,8 @@ public static class X509CertificateIdentity
 
     /// <summary>
     /// The same, from the field's UTF-8 bytes as gRPC received them: a known device's certificate is found
-    /// without becoming a string. Bytes that are not UTF-8 decode as protobuf decodes a string field
-    /// (each bad sequence a U+FFFD), which no certificate contains.
+    /// without becoming a string. (The Check service refuses a field that is not UTF-8, as protobuf does;
+    /// any other caller's bad sequences decode as U+FFFD, which no certificate contains.)
     /// </summary>
     public static IdentityResult FromEnvoyCertificate(RegistrySnapshot snapshot, ReadOnlySpan<byte> urlEncodedPemUtf8, ConnectionFacts facts,
         TimeProvider? time = null, PolicyOverrides? overrides = null)

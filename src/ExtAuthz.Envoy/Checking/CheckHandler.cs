@@ -92,7 +92,9 @@ public sealed partial class CheckHandler
             return;
         }
 
-        if (received is { IsWhole: false } && !DecidedFromFieldsRead(attributes, http, received) && !TryMaterialize(received, outcome))
+        // The route's plane hint, read once: ReceivedCheck.Parse reads the context extensions exactly as the whole parse does.
+        var plane = attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var hint) ? hint : null;
+        if (received is { IsWhole: false } && !DecidedFromFieldsRead(attributes, http, plane, received) && !TryMaterialize(received, outcome))
         {
             return;
         }
@@ -112,7 +114,7 @@ public sealed partial class CheckHandler
 
         outcome.Generation = snapshot.Generation;
         var controlPlane = false;
-        if (attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) && plane != ContextExtensionKeys.DataPlane)
+        if (plane is not null && plane != ContextExtensionKeys.DataPlane)
         {
             if (plane != ContextExtensionKeys.ControlPlane || outcome.Network)
             {
@@ -166,12 +168,12 @@ public sealed partial class CheckHandler
     /// request with Envoy's method and path fields (so no pseudo-headers) and the SNI or host (so no
     /// <c>:authority</c>). Only the WebSocket upgrade then reads more, and materializes the request first.
     /// </summary>
-    private static bool DecidedFromFieldsRead(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, ReceivedCheck received) =>
+    private static bool DecidedFromFieldsRead(AttributeContext attributes, AttributeContext.Types.HttpRequest? http, string? plane, ReceivedCheck received) =>
         !received.Certificate.IsEmpty
         && (http is null
             || (!string.IsNullOrEmpty(http.Method) && !string.IsNullOrEmpty(http.Path)
                 && (!string.IsNullOrEmpty(attributes.TlsSession?.Sni) || !string.IsNullOrEmpty(http.Host))
-                && (!attributes.ContextExtensions.TryGetValue(ContextExtensionKeys.Plane, out var plane) || plane == ContextExtensionKeys.DataPlane)));
+                && (plane is null || plane == ContextExtensionKeys.DataPlane)));
 
     private static bool TryMaterialize(ReceivedCheck received, CheckOutcome outcome)
     {

@@ -82,18 +82,17 @@ public sealed class ReceivedCheck
     {
         try
         {
-            if (payload.Length <= int.MaxValue)
+            if (payload.Length > int.MaxValue)
             {
-                var bytes = payload.ToArray();
-                var request = new CheckRequest();
-                var reader = new Reader(bytes);
-                if (reader.ReadRoot(request))
-                {
-                    return new ReceivedCheck(request, bytes, reader.CertificateStart, reader.CertificateLength);
-                }
+                return Of(CheckRequest.Parser.ParseFrom(payload));
             }
 
-            return Of(CheckRequest.Parser.ParseFrom(payload));
+            var bytes = payload.ToArray();
+            var request = new CheckRequest();
+            var reader = new Reader(bytes);
+            return reader.ReadRoot(request)
+                ? new ReceivedCheck(request, bytes, reader.CertificateStart, reader.CertificateLength)
+                : Of(CheckRequest.Parser.ParseFrom(bytes));
         }
         catch (InvalidProtocolBufferException ex)
         {
